@@ -1,0 +1,206 @@
+"""The corpus of problem 50 as a `datasets.DatasetDict`: five publishers, shuffled with a seed, split 80/10/10.
+
+Preparing is cached under a key made of the source's bytes and the options, so the same source and options give the
+same `DatasetDict` on any machine, and a second preparation only reads the cache.
+"""
+
+import json
+import logging
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xxhash
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
+
+from .download import cache_root
+from .sources import CATEGORIES, NLP100_SPLIT_FILES, PUBLISHERS, SourceRows, read_source, resolve_source, source_files
+
+
+logger = logging.getLogger(__name__)
+
+LABEL_NAMES = ("business", "science_and_technology", "entertainment", "health")
+SPLITS = ("train", "validation", "test")
+TRAIN_FRACTION = 0.8
+GROUP_BY_CHOICES = ("none", "story")
+FEATURES = Features(
+    {
+        "text": Value("string"),
+        "label": ClassLabel(names=list(LABEL_NAMES)),
+        "id": Value("int64"),
+        "publisher": Value("string"),
+        "story": Value("string"),
+        "url": Value("string"),
+        "hostname": Value("string"),
+        "timestamp": Value("int64"),
+    }
+)
+_CACHE_VERSION = 1  # bump when the preparation changes what a cached corpus holds
+
+
+@dataclass
+class PreparedCorpus:
+    """A prepared corpus and what preparing it reported."""
+
+    dataset: DatasetDict
+    skipped: list[str]
+    rows_read: int
+    from_cache: bool
+
+
+def load_news_corpus(
+    source: str | os.PathLike | None = None,
+    *,
+    seed: int = 0,
+    group_by: str = "none",
+    skip_malformed: bool = False,
+    cache_dir: str | os.PathLike | None = None,
+) -> PreparedCorpus:
+    """Read a News Aggregator source and split it into `train`, `validation` and `test`.
+
+    Args:
+        source: the official zip, a `newsCorpora.csv`, a URL of either, or a folder of NLP 100 `train.txt`,
+            `valid.txt`, `test.txt`; defaults to `$HFNEWS_SOURCE`, then the UCI archive.
+        seed: the shuffle seed; the same seed gives the same split everywhere.
+        group_by: `story` keeps each STORY cluster inside one split, so near-identical headlines cannot leak from
+            train into evaluation; `none` shuffles rows.
+        skip_malformed: skip rows that break the format (reported in `skipped`) instead of stopping.
+        cache_dir: where prepared corpora and downloads are kept (default `$HFNEWS_CACHE` or `~/.cache/hfnews`).
+    """
+    if group_by not in GROUP_BY_CHOICES:
+        raise ValueError(f"group_by must be one of {', '.join(GROUP_BY_CHOICES)}, got {group_by!r}")
+    root = Path(cache_dir) if cache_dir is not None else cache_root()
+    path = resolve_source(source, root / "downloads")
+    options = {"seed": seed, "group_by": group_by, "skip_malformed": skip_malformed, "version": _CACHE_VERSION}
+    cached = root / "corpus" / _cache_key(path, options)
+    if (cached / "report.json").exists():
+        report = json.loads((cached / "report.json").read_text())
+        return PreparedCorpus(load_from_disk(str(cached / "dataset")), report["skipped"], report["rows_read"], True)
+
+    rows = read_source(path, skip_malformed=skip_malformed)
+    if not len(rows):
+        raise ValueError(f"{path} has no row of the publishers kept by problem 50 ({', '.join(PUBLISHERS)})")
+    if rows.splits is not None and group_by != "none":
+        raise ValueError(f"{path} holds NLP 100 files whose split is fixed; group_by={group_by!r} cannot apply")
+    dataset = _build_dataset_dict(rows, seed, group_by)
+    _write_cache(cached, dataset, {"skipped": rows.skipped, "rows_read": rows.rows_read, "source": str(path)})
+    return PreparedCorpus(dataset, rows.skipped, rows.rows_read, False)
+
+
+def _cache_key(path: Path, options: dict) -> str:
+    """Hash the source's bytes (xxh3 reads ~10 GB/s, so even the 102 MB file costs a few ms) and the options."""
+    hasher = xxhash.xxh3_128(json.dumps(options, sort_keys=True).encode())
+    for file in source_files(path):
+        with open(file, "rb") as stream:
+            while chunk := stream.read(1 << 24):
+                hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _write_cache(folder: Path, dataset: DatasetDict, report: dict) -> None:
+    """Write to a temporary folder, then rename, so an interrupted run never leaves a half cache behind."""
+    partial = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    dataset.save_to_disk(str(partial / "dataset"))
+    (partial / "report.json").write_text(json.dumps(report))
+    shutil.rmtree(folder, ignore_errors=True)
+    partial.rename(folder)
+
+
+def split_indices(n: int, seed: int, groups: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Shuffle `n` rows with `seed` and cut them 80/10/10; with `groups`, whole groups go to one split.
+
+    `numpy.random.default_rng` (PCG64) gives the same permutation on every platform and numpy version 2.x.
+    """
+    rng = np.random.default_rng(seed)
+    train_end = int(n * TRAIN_FRACTION)
+    valid_end = train_end + (n - train_end) // 2  # validation and test share the rest equally
+    if groups is None:
+        return dict(zip(SPLITS, np.split(rng.permutation(n), [train_end, valid_end])))
+    names, group_of_row = np.unique(np.asarray(groups, dtype=object), return_inverse=True)
+    sizes = np.bincount(group_of_row, minlength=len(names))
+    group_order = rng.permutation(len(names))
+    # Fill the splits group by group: a group goes to the first split whose quota is not yet reached.
+    ends = np.cumsum(sizes[group_order])
+    split_of_group = np.empty(len(names), dtype=np.int64)
+    split_of_group[group_order] = np.searchsorted([train_end, valid_end], ends - sizes[group_order], side="right")
+    split_of_row = split_of_group[group_of_row]
+    return {name: rng.permutation(np.flatnonzero(split_of_row == number)) for number, name in enumerate(SPLITS)}
+
+
+def _build_dataset_dict(rows: SourceRows, seed: int, group_by: str) -> DatasetDict:
+    columns = rows.columns
+    table = {
+        "text": columns["title"],
+        "label": [CATEGORIES.index(category) for category in columns["category"]],
+        **{name: columns[name] for name in ("id", "publisher", "story", "url", "hostname", "timestamp")},
+    }
+    if rows.splits is not None:
+        bounds = np.cumsum([rows.splits[name] for name in SPLITS])
+        indices = dict(zip(SPLITS, np.split(np.arange(len(rows)), bounds[:-1])))
+    else:
+        indices = split_indices(len(rows), seed, columns["story"] if group_by == "story" else None)
+    return DatasetDict({name: _select(table, indices[name]) for name in SPLITS})
+
+
+def _select(table: dict[str, list], rows: np.ndarray) -> Dataset:
+    return Dataset.from_dict({key: [values[i] for i in rows] for key, values in table.items()}, features=FEATURES)
+
+
+def save_corpus(dataset: DatasetDict, output_dir: str | os.PathLike) -> Path:
+    """Save with `save_to_disk` and write problem 50's `nlp100/{train,valid,test}.txt` (`category<TAB>title`)."""
+    output_dir = Path(output_dir)
+    dataset.save_to_disk(str(output_dir))
+    text_dir = output_dir / "nlp100"
+    text_dir.mkdir(parents=True, exist_ok=True)
+    for split, name in NLP100_SPLIT_FILES.items():
+        part = dataset[split]
+        lines = (f"{CATEGORIES[label]}\t{text}\n" for label, text in zip(part["label"], part["text"]))
+        (text_dir / name).write_text("".join(lines), encoding="utf-8")
+    return output_dir
+
+
+def load_prepared_corpus(path: str | os.PathLike) -> DatasetDict:
+    """Load a folder written by `save_corpus`, checking it has the splits and columns the models need."""
+    path = Path(path)
+    if not (path / "dataset_dict.json").exists():
+        raise FileNotFoundError(f"{path} is not a prepared corpus (no dataset_dict.json); run scripts/prepare_data.py")
+    dataset = load_from_disk(str(path))
+    check_corpus(dataset, str(path))
+    return dataset
+
+
+def check_corpus(dataset: DatasetDict, where: str) -> None:
+    """Fail early, with the fix, when a dataset lacks the splits or columns training needs."""
+    if not isinstance(dataset, DatasetDict):
+        raise ValueError(f"{where} is a single split; hfnews needs a DatasetDict with splits {', '.join(SPLITS)}")
+    missing = [name for name in SPLITS if name not in dataset]
+    if missing:
+        raise ValueError(f"{where} lacks the split(s) {', '.join(missing)}; it has {', '.join(dataset)}")
+    for name in SPLITS:
+        absent = {"text", "label"} - set(dataset[name].column_names)
+        if absent:
+            raise ValueError(
+                f"{where}: split {name!r} lacks the column(s) {', '.join(sorted(absent))}; "
+                f"it has {', '.join(dataset[name].column_names)}"
+            )
+
+
+def format_split_table(dataset: DatasetDict) -> str:
+    """Rows per split and category, the counts problem 50 asks to confirm."""
+    header = f"{'split':<11}" + "".join(f"{name:>24}" for name in LABEL_NAMES) + f"{'total':>8}"
+    lines = [header]
+    for split in dataset:
+        counts = Counter(dataset[split]["label"])
+        cells = "".join(f"{counts.get(label, 0):>24,}" for label in range(len(LABEL_NAMES)))
+        lines.append(f"{split:<11}{cells}{len(dataset[split]):>8,}")
+    return "\n".join(lines)
+
+
+def count_title_leakage(dataset: DatasetDict) -> dict[str, int]:
+    """How many titles of each evaluation split also occur verbatim in train (the corpus repeats headlines)."""
+    train_titles = set(dataset["train"]["text"])
+    return {split: sum(title in train_titles for title in dataset[split]["text"]) for split in SPLITS[1:]}

