@@ -18,7 +18,7 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
-from transformers.trainer_callback import ProgressCallback
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_utils import get_last_checkpoint
 
 from .arguments import DataArguments, ModelArguments
@@ -143,6 +143,7 @@ def build_trainer(experiment: Experiment, training_args: TrainingArguments, **tr
         callbacks=[EpochReportCallback()],
         **trainer_kwargs,
     )
+    trainer.pop_callback(PrinterCallback)  # its raw metric dicts are replaced by the epoch report
     if trainer.pop_callback(ProgressCallback) is not None:
         trainer.add_callback(QuietProgressCallback)
     return trainer
