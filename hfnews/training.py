@@ -128,10 +128,18 @@ def prepare_experiment(
     return Experiment(dataset, source, encoded, train_eval, tokenizer, model, coverage)
 
 
-def build_trainer(experiment: Experiment, training_args: TrainingArguments, **trainer_kwargs) -> NewsTrainer:
-    """The one Trainer every model trains with: per-epoch scores on train and validation, best epoch kept."""
+def build_trainer(
+    experiment: Experiment,
+    training_args: TrainingArguments,
+    trainer_class: type[NewsTrainer] = NewsTrainer,
+    **trainer_kwargs,
+) -> NewsTrainer:
+    """The one Trainer every model trains with: per-epoch scores on train and validation, best epoch kept.
+
+    `trainer_class` lets a caller adjust one step of the loop (hyperparameter search reports per epoch).
+    """
     mixed = training_args.fp16 or training_args.bf16
-    trainer = NewsTrainer(
+    trainer = trainer_class(
         model=None if "model_init" in trainer_kwargs else experiment.model,
         args=training_args,
         train_dataset=experiment.encoded["train"],
