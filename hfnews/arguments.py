@@ -157,17 +157,10 @@ def parse_train_args(
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--model")
     pre.add_argument("--config")
-    pre.add_argument("--vectors")
-    pre.add_argument("--embedding_dim", "--embedding-dim")
     known, _ = pre.parse_known_args(args)
     path = config_path(known.model, known.config)
     parser = HfArgumentParser(DATACLASSES)
-    file_values = read_config(path) if path else {}
-    # `--vectors` on the command line sizes the embedding, so `--model cnn --vectors FILE` works with any vectors;
-    # the config's embedding_dim was meant for random (or its own) vectors. An explicit --embedding_dim still checks.
-    if known.vectors is not None and known.embedding_dim is None:
-        file_values.pop("embedding_dim", None)
-    defaults = {**TRAINING_DEFAULTS, **file_values}
+    defaults = {**TRAINING_DEFAULTS, **(read_config(path) if path else {})}
     parser.set_defaults(**defaults)
     # output_dir defaults to runs/<model>, so `accelerate launch scripts/train.py --model cnn` needs nothing more.
     if "--output_dir" not in args and "output_dir" not in defaults:

@@ -49,7 +49,9 @@ class NewsTrainer(Trainer):
     def create_model_card(self, model_name: str | None = None, **kwargs) -> None:
         if self.report is None or not self.is_world_process_zero():
             return
-        repo_id = self.args.hub_model_id or model_name or Path(self.args.output_dir).name
+        # The Hub repo once `init_hf_repo` made it (owner included), else the folder as given: the card's
+        # `pipeline(model=...)` snippet then works as written (a bare folder name would be read as a Hub id).
+        repo_id = self.hub_model_id or self.args.output_dir
         write_model_card(self.args.output_dir, self.report, self.model.config.to_diff_dict(), repo_id)
 
 

@@ -4,7 +4,7 @@ A search space file maps argument fields to distributions:
 
     learning_rate: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}   # also `step`
     num_filters: {type: int, low: 32, high: 256, step: 32}               # also `log`
-    kernel_sizes: {type: categorical, choices: [[3], [3, 4, 5]]}
+    kernel_sizes: {type: categorical, choices: [[3], [3, 5]]}           # lists too
 
 Fields of `ModelArguments` shape the model, so `model_init(trial)` builds a fresh one per trial; fields of
 `TrainingArguments` are set on the Trainer's arguments by the Trainer itself (from `hp_space`). Data fields cannot be
@@ -56,7 +56,7 @@ SEARCH_DIR = CONFIG_DIR / "search"
 STUDY_DB, TRIALS_CSV, TRIALS_PLOT, BEST_CONFIG = "study.db", "trials.csv", "trials.png", "best.yaml"
 OBJECTIVE = f"eval_{VALIDATION_KEY}_accuracy"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-# The model fields that change each architecture; bert comes pretrained, so only training fields apply to it.
+# The model fields a search may vary per architecture; bert comes pretrained, so only training fields apply to it.
 WORD_MODEL_FIELDS = ("embedding_dim", "vectors", "freeze_embeddings", "classifier_dropout")
 SEARCHABLE_MODEL_FIELDS = {"rnn": RNN_FIELDS + WORD_MODEL_FIELDS, "cnn": CNN_FIELDS + WORD_MODEL_FIELDS, "bert": ()}
 # A search trains without checkpoints: a trial's value is its best epoch, and best.yaml retrains the winner.
@@ -105,7 +105,7 @@ class SearchSpace:
         return [name for name in self.params if name not in ModelArguments.__dataclass_fields__]
 
     def suggest(self, trial: optuna.Trial, names: list[str]) -> dict:
-        """Draw `names` for `trial`; Optuna returns the same value when a trial asks for a field twice."""
+        """Draw `names` for `trial` as the argument dataclasses take them."""
         values = {}
         for name in sorted(names, key=lambda name: name != "vectors"):  # vectors decide whether embedding_dim applies
             if name == "embedding_dim" and values.get("vectors") is not None:
@@ -282,7 +282,7 @@ def parse_tune_args(args: list[str] | None = None) -> SearchSetup:
         raise ValueError("a search compares trials epoch by epoch: keep eval_strategy epoch")
     if training_args.world_size > 1:
         raise ValueError("a search runs its trials one after another in one process: start it with python")
-    name = run_args.model or Path(run_args.config or "").stem
+    name = run_args.model or (Path(run_args.config).stem if run_args.config else "search")
     if tune_args.search_space is None and run_args.model is None:
         raise ValueError("pass --search_space FILE (only --model NAME implies configs/search/NAME.yaml)")
     space = load_search_space(tune_args.search_space or SEARCH_DIR / f"{name}.yaml", model_args.architecture)
@@ -456,13 +456,22 @@ def write_results(study: optuna.Study, setup: SearchSetup, output_dir: Path) -> 
         f"({len(complete)} complete, {pruned} pruned trials): validation accuracy {best.value:.4f}\n"
     )
     config = {**setup.base_config, **best_params}
-    (output_dir / BEST_CONFIG).write_text(header + yaml.safe_dump(config, sort_keys=False, default_flow_style=None))
+    (output_dir / BEST_CONFIG).write_text(header + yaml.dump(config, Dumper=_ConfigDumper, sort_keys=False))
     print(
-        f"best: trial {best.number}, validation accuracy {best.value:.4f}, "
-        + ", ".join(f"{name}={value}" for name, value in best_params.items())
+        f"best: trial {best.number}, validation accuracy {best.value:.4f}"
+        + "".join(f"\n  {name}: {value}" for name, value in best_params.items())
         + f"\nwrote {output_dir / TRIALS_CSV}, {output_dir / TRIALS_PLOT} and {output_dir / BEST_CONFIG} "
         f"(train it: python scripts/train.py --config {output_dir / BEST_CONFIG} --output_dir DIR)"
     )
+
+
+class _ConfigDumper(yaml.SafeDumper):
+    """Block mappings with inline lists, as configs/*.yaml are written (`kernel_sizes: [3, 5]`)."""
+
+
+_ConfigDumper.add_representer(
+    list, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+)
 
 
 def write_leaderboard(trials: list[FrozenTrial], space: SearchSpace, path: Path) -> None:
@@ -479,8 +488,12 @@ def write_leaderboard(trials: list[FrozenTrial], space: SearchSpace, path: Path)
                 trial.state.name,
                 "" if trial.value is None else f"{trial.value:.6f}",
                 "" if trial.duration is None else f"{trial.duration.total_seconds():.1f}",
-                *(json.dumps(params[name]) if name in params else "" for name in names),
+                *(_cell(params[name]) if name in params else "" for name in names),
             ])  # fmt: skip
+
+
+def _cell(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def plot_trials(trials: list[FrozenTrial], path: Path, title: str) -> Path:
@@ -489,7 +502,8 @@ def plot_trials(trials: list[FrozenTrial], path: Path, title: str) -> Path:
     axes = figure.subplots()
     for state, marker in ((TrialState.COMPLETE, "o"), (TrialState.PRUNED, "x")):
         shown = [trial for trial in trials if trial.state == state and trial.value is not None]
-        axes.scatter([t.number for t in shown], [t.value for t in shown], marker=marker, label=state.name.lower())
+        if shown:
+            axes.scatter([t.number for t in shown], [t.value for t in shown], marker=marker, label=state.name.lower())
     complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda trial: trial.number)
     if complete:
         best_so_far = [max(t.value for t in complete[: i + 1]) for i in range(len(complete))]

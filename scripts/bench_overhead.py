@@ -131,10 +131,11 @@ def bench_training(cli: argparse.Namespace, output_dir: str) -> None:
     experiment = prepare_experiment(model_args, data_args, args)
     train_rows = len(experiment.encoded["train"])
     print(
-        f"CNN {model_args.kernel_sizes}x{model_args.num_filters} d_w {model_args.embedding_dim}, vocabulary "
-        f"{len(experiment.tokenizer):,}; {train_rows:,} training headlines, batch size "
-        f"{args.per_device_train_batch_size}, {args.num_train_epochs:g} epoch(s), {args.optim}, lr {args.learning_rate}, "
-        f"max_grad_norm {args.max_grad_norm}, device {args.device}, {torch.get_num_threads()} torch threads"
+        f"CNN {model_args.kernel_sizes}x{model_args.num_filters} d_w {experiment.model.config.embedding_dim}, "
+        f"vocabulary {len(experiment.tokenizer):,}; {train_rows:,} training headlines, batch size "
+        f"{args.per_device_train_batch_size}, {args.num_train_epochs:g} epoch(s), {args.optim.value}, "
+        f"lr {args.learning_rate}, max_grad_norm {args.max_grad_norm}, device {args.device}, "
+        f"{torch.get_num_threads()} torch threads"
     )
     timings: dict[str, list[float]] = {"Trainer": [], "hand loop": []}
     for run in range(1, cli.repeats + 1):
@@ -153,31 +154,36 @@ def bench_training(cli: argparse.Namespace, output_dir: str) -> None:
 
 
 def bench_pipeline(cli: argparse.Namespace, output_dir: str) -> None:
-    overrides = {"output_dir": output_dir, "source": str(cli.source), "report_to": "none"}
-    _, data_args, args = parse_config("cnn", overrides)
-    experiment = None
+    overrides = {
+        "output_dir": output_dir,
+        "source": str(cli.source),
+        "max_eval_samples": cli.max_eval_samples,
+        "report_to": "none",
+    }
+    model_args, data_args, args = parse_config("cnn", overrides)
+    experiment = prepare_experiment(model_args, data_args, args)  # the corpus and tokenizer both models share
+    texts = list(experiment.dataset["validation"]["text"])
+    batch_size = cli.pipeline_batch_size
     for name in ("cnn", "rnn"):
-        model_args, _, _ = parse_config(name, overrides)
-        if experiment is None:  # one corpus and tokenizer for both
-            experiment = prepare_experiment(model_args, data_args, args)
+        model_args = parse_config(name, overrides)[0]
         folder = Path(output_dir) / name
-        fresh_model(experiment, model_args, args.seed).save_pretrained(folder)
+        model = fresh_model(experiment, model_args, args.seed)
+        model.save_pretrained(folder)
         experiment.tokenizer.save_pretrained(folder)
         classifier = pipeline("text-classification", model=str(folder), device=args.device)
-        texts = list(experiment.dataset["validation"]["text"])
-        classifier(texts[: cli.pipeline_batch_size], batch_size=cli.pipeline_batch_size)  # warm-up
+        classifier(texts[:batch_size], batch_size=batch_size)  # warm-up
         best = float("inf")
         for _ in range(cli.repeats):
             start = time.perf_counter()
-            predictions = classifier(texts, batch_size=cli.pipeline_batch_size)
+            predictions = classifier(texts, batch_size=batch_size)
             best = min(best, time.perf_counter() - start)
         assert len(predictions) == len(texts)
         shape = (
             f"{model_args.cell} d_h {model_args.hidden_size}" if name == "rnn" else f"{model_args.num_filters} filters"
         )
         print(
-            f"pipeline {name.upper()} ({shape}, d_w {model_args.embedding_dim}): {len(texts):,} validation headlines, "
-            f"batch_size {cli.pipeline_batch_size}, best of {cli.repeats}: {best:.2f} s = "
+            f"pipeline {name.upper()} ({shape}, d_w {model.config.embedding_dim}): {len(texts):,} validation "
+            f"headlines, batch_size {batch_size}, best of {cli.repeats}: {best:.2f} s = "
             f"{len(texts) / best:,.0f} headlines/s (device {args.device})"
         )
 
@@ -187,16 +193,20 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="the corpus (a newsCorpora.csv or zip)")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per timed run")
     parser.add_argument("--max_train_samples", type=int, default=None, help="train on the first N headlines only")
+    parser.add_argument("--max_eval_samples", type=int, default=None, help="classify the first N validation headlines")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs of each side (the best counts)")
     parser.add_argument("--optim", default=None, help="override the config's optimizer on both sides")
     parser.add_argument("--max_grad_norm", type=float, default=None, help="override the clipping on both sides")
     parser.add_argument("--pipeline_batch_size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--skip", choices=("training", "pipeline"), help="leave out one of the two benchmarks")
     cli = parser.parse_args()
     # Only the measurements: no progress bars or model-size lines between them.
     datasets.disable_progress_bars()
     transformers.utils.logging.disable_progress_bar()
     logging.getLogger("hfnews").setLevel(logging.WARNING)
+    if cli.threads is not None:
+        torch.set_num_threads(cli.threads)  # on a busy machine, fewer threads than cores avoids stalls
     if not cli.source.exists():
         raise FileNotFoundError(f"{cli.source} not found; pass --source path/to/newsCorpora-dev.csv")
     with tempfile.TemporaryDirectory(prefix="bench_overhead_") as tmp:

@@ -37,11 +37,17 @@ def _fit(title: bytes, size: int) -> bytes:
     return text + b" " * (size - len(text))
 
 
+def stand_in_size(rows: int) -> int:
+    """The official bytes per row times `rows`, one byte less where that would be exactly the official size."""
+    size = round(rows * OFFICIAL_SIZE / OFFICIAL_ROWS)
+    return size - 1 if size == OFFICIAL_SIZE else size
+
+
 def write_stand_in(dev_csv: Path, path: Path, rows: int) -> dict:
     """Write `rows` rows, sorted by ID: the dev rows (the first `rows` of them), other-publisher rows at free IDs.
 
     The generated rows share out the bytes left after the dev rows evenly (each tracks the running total), so the
-    file holds `round(rows * official bytes per row)` bytes, minus one if that is exactly the official size.
+    file holds `stand_in_size(rows)` bytes (more only when the dev rows alone exceed that).
     """
     dev_lines = dev_csv.read_bytes().splitlines(keepends=True)
     by_id = {int(line.split(b"\t", 1)[0]): line for line in dev_lines}
@@ -49,9 +55,7 @@ def write_stand_in(dev_csv: Path, path: Path, rows: int) -> dict:
     donors = [line.split(b"\t") for line in dev_lines if line.split(b"\t")[3] not in kept]
     dev_ids = sorted(by_id)[:rows]
     generated = rows - len(dev_ids)
-    target = round(rows * OFFICIAL_SIZE / OFFICIAL_ROWS)
-    target -= target == OFFICIAL_SIZE
-    budget = target - sum(len(by_id[row_id]) for row_id in dev_ids)
+    budget = stand_in_size(rows) - sum(len(by_id[row_id]) for row_id in dev_ids)
     written = made = 0
     dev_set = set(dev_ids)
     with path.open("wb") as out:
@@ -110,11 +114,60 @@ def run_python(args: list[str], env: dict | None = None) -> tuple[float, str]:
     return seconds, done.stdout
 
 
+def report_stand_in(stand_in: dict) -> None:
+    print(
+        f"stand-in newsCorpora.csv: {stand_in['rows']:,} rows ({stand_in['dev_rows']:,} real dev rows + "
+        f"{stand_in['generated_rows']:,} generated rows of other publishers), {stand_in['bytes']:,} bytes"
+    )
+    print(
+        f"  the official file: {OFFICIAL_ROWS:,} rows, {OFFICIAL_SIZE:,} bytes; the stand-in differs by "
+        f"{stand_in['rows'] - OFFICIAL_ROWS:+,} rows and {stand_in['bytes'] - OFFICIAL_SIZE:+,} bytes "
+        "(never exactly the official size, which would trigger the SHA-256 check)"
+    )
+
+
+def report_load(path: Path, tmp: Path) -> None:
+    """`load_news_corpus` cold and cached, each measured in a new process so peak RSS is the preparation's own."""
+    script = str(Path(__file__).resolve())
+    cold, fresh = (
+        json.loads(run_python([script, "--measure", str(path), str(tmp / "cache"), mode])[1].splitlines()[-1])
+        for mode in ("cold", "cached")
+    )
+    splits = cold["splits"]
+    print(f"rows read: {cold['rows_read']:,}; kept (five publishers): {sum(splits.values()):,}")
+    print("split sizes: " + ", ".join(f"{name} {size:,}" for name, size in splits.items()))
+    print("load_news_corpus(path, cache_dir=tmp):")
+    print(f"  cold (first preparation):             {cold['cold_s']:7.2f} s")
+    print(f"    of which read_source (read+check):  {cold['read_s']:7.2f} s (timed separately)")
+    print(f"  cached, second call, same process:    {cold['cached_s']:7.3f} s")
+    print(f"  cached, first call of a new process:  {fresh['cached_s']:7.3f} s")
+    peak, base = cold["peak_rss_kib"] / 1024, cold["rss_before_kib"] / 1024
+    print(f"  peak RSS of the cold preparation:     {peak:7.0f} MiB ({peak - base:,.0f} MiB above the "
+          f"{base:,.0f} MiB after imports)")  # fmt: skip
+
+
+def report_script(path: Path, tmp: Path) -> None:
+    """`scripts/prepare_data.py` end to end, cold then cached, and what starting Python and importing costs."""
+    env = {**os.environ, "HFNEWS_CACHE": str(tmp / "script-cache")}
+    imports, _ = run_python(["-c", "import hfnews.cli, hfnews.data, transformers; transformers.HfArgumentParser"])
+    cold, cached = (
+        run_python([str(PREPARE_SCRIPT), "--source", str(path), "--output_dir", str(tmp / f"out-{run}")], env)[0]
+        for run in ("cold", "cached")
+    )
+    print("scripts/prepare_data.py wall time (a new interpreter each; includes save_corpus and the leakage count):")
+    print(f"  cold:                                 {cold:7.2f} s")
+    print(f"  cached:                               {cached:7.2f} s")
+    print(f"  of which interpreter start + imports: {imports:7.2f} s (python -c 'import hfnews.cli, ...')")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=OFFICIAL_ROWS, help="rows in the stand-in file")
     parser.add_argument("--dev_csv", type=Path, default=DEFAULT_DEV_CSV, help="the real rows to start from")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and say where it is")
+    parser.add_argument(
+        "--skip_script", action="store_true", help="leave out the scripts/prepare_data.py timings (3 more processes)"
+    )
     parser.add_argument("--measure", nargs=3, metavar=("FILE", "CACHE", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -128,45 +181,10 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench_prepare_"))
     try:
         path = tmp / "newsCorpora.csv"
-        stand_in = write_stand_in(args.dev_csv, path, args.rows)
-        print(
-            f"stand-in newsCorpora.csv: {stand_in['rows']:,} rows ({stand_in['dev_rows']:,} real dev rows + "
-            f"{stand_in['generated_rows']:,} generated rows of other publishers), {stand_in['bytes']:,} bytes"
-        )
-        print(
-            f"  the official file: {OFFICIAL_ROWS:,} rows, {OFFICIAL_SIZE:,} bytes; the stand-in differs by "
-            f"{stand_in['rows'] - OFFICIAL_ROWS:+,} rows and {stand_in['bytes'] - OFFICIAL_SIZE:+,} bytes "
-            "(never exactly the official size, which would trigger the SHA-256 check)"
-        )
-        script = str(Path(__file__).resolve())
-        _, out = run_python([script, "--measure", str(path), str(tmp / "cache"), "cold"])
-        cold = json.loads(out.strip().splitlines()[-1])
-        _, out = run_python([script, "--measure", str(path), str(tmp / "cache"), "cached"])
-        fresh = json.loads(out.strip().splitlines()[-1])
-        splits = cold["splits"]
-        print(f"rows read: {cold['rows_read']:,}; kept (five publishers): {sum(splits.values()):,}")
-        print("split sizes: " + ", ".join(f"{name} {size:,}" for name, size in splits.items()))
-        print("load_news_corpus(path, cache_dir=tmp):")
-        print(f"  cold (first preparation):             {cold['cold_s']:7.2f} s")
-        print(f"    of which read_source (read+check):  {cold['read_s']:7.2f} s (timed separately)")
-        print(f"  cached, second call, same process:    {cold['cached_s']:7.3f} s")
-        print(f"  cached, first call of a new process:  {fresh['cached_s']:7.3f} s")
-        peak, base = cold["peak_rss_kib"] / 1024, cold["rss_before_kib"] / 1024
-        print(f"  peak RSS of the cold preparation:     {peak:7.0f} MiB ({peak - base:,.0f} MiB above the "
-              f"{base:,.0f} MiB after imports)")  # fmt: skip
-
-        env = {**os.environ, "HFNEWS_CACHE": str(tmp / "script-cache")}
-        imports, _ = run_python(["-c", "import hfnews.cli, hfnews.data, transformers; transformers.HfArgumentParser"])
-        times = [
-            run_python([str(PREPARE_SCRIPT), "--source", str(path), "--output_dir", str(tmp / f"out{run}")], env)[0]
-            for run in (1, 2)
-        ]
-        print(
-            "scripts/prepare_data.py wall time (a new interpreter each; includes save_corpus and the leakage count):"
-        )
-        print(f"  cold:                                 {times[0]:7.2f} s")
-        print(f"  cached:                               {times[1]:7.2f} s")
-        print(f"  of which interpreter start + imports: {imports:7.2f} s (python -c 'import hfnews.cli, ...')")
+        report_stand_in(write_stand_in(args.dev_csv, path, args.rows))
+        report_load(path, tmp)
+        if not args.skip_script:
+            report_script(path, tmp)
     finally:
         if args.keep:
             print(f"kept {tmp}")

@@ -1,10 +1,11 @@
 """Problem 81: class probabilities of an untrained RNN (d_w = 300, d_h = 50) for a few headlines.
 
-    python scripts/problem81.py
+    python scripts/problem81.py --source ../shared/data/newsCorpora-dev.csv   # the first training headlines
     python scripts/problem81.py --texts "Fed raises rates" "Apple unveils new iPhone" --seed 1
 
-The word IDs come from a tokenizer built on the given headlines (problem 80's rule, every word kept), so the
-probabilities are those of random weights: roughly uniform, different for every seed.
+With `--source`, the word IDs follow problem 80 on the training split and the first `--num_texts` training headlines
+are classified, as the problem asks; with `--texts`, a tokenizer is built on the given headlines (every word kept).
+Either way the probabilities are those of random weights: roughly uniform, different for every seed.
 """
 
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import torch
 from transformers import HfArgumentParser
 
 from hfnews.cli import run_cli
-from hfnews.data import LABEL_NAMES
+from hfnews.data import LABEL_NAMES, load_news_corpus
 from hfnews.models import NewsRNNConfig, NewsRNNForSequenceClassification
 from hfnews.tokenization import train_word_tokenizer
 
@@ -29,12 +30,20 @@ class Problem81Arguments:
         ],
         metadata={"help": "Headlines to classify."},
     )
+    source: str | None = field(
+        default=None, metadata={"help": "Corpus source: classify its first training headlines instead of --texts."}
+    )
+    num_texts: int = field(default=4, metadata={"help": "How many training headlines to classify with --source."})
     seed: int = field(default=0, metadata={"help": "Seed of the random weights."})
 
 
 def main() -> None:
     (args,) = HfArgumentParser(Problem81Arguments).parse_args_into_dataclasses()
-    tokenizer = train_word_tokenizer(args.texts, min_frequency=1)
+    if args.source is not None:
+        train = load_news_corpus(args.source).dataset["train"]
+        tokenizer, texts = train_word_tokenizer(train["text"]), train["text"][: args.num_texts]
+    else:
+        tokenizer, texts = train_word_tokenizer(args.texts, min_frequency=1), args.texts
     config = NewsRNNConfig(
         vocab_size=len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
@@ -44,11 +53,11 @@ def main() -> None:
     torch.manual_seed(args.seed)
     model = NewsRNNForSequenceClassification(config).eval()
     with torch.no_grad():
-        probabilities = model(**tokenizer(args.texts, padding=True, return_tensors="pt")).logits.softmax(dim=-1)
+        probabilities = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits.softmax(dim=-1)
     print(f"probabilities: shape {tuple(probabilities.shape)} (headlines x categories)")
     width = max(map(len, LABEL_NAMES))
     print("  ".join(f"{name:>{width}}" for name in LABEL_NAMES) + "  headline")
-    for text, row in zip(args.texts, probabilities.tolist(), strict=True):
+    for text, row in zip(texts, probabilities.tolist(), strict=True):
         print("  ".join(f"{p:{width}.4f}" for p in row) + f"  {text}")
 
 

@@ -171,6 +171,19 @@ def test_frozen_word_vectors_are_the_embedding_of_the_trained_model(
 
 
 @pytest.mark.parametrize(
+    ("args", "embedding_dim"),
+    [
+        (["--model", "cnn"], None),  # 300 for random embeddings (factory.DEFAULT_EMBEDDING_DIM)
+        (["--model", "cnn", "--vectors", "vectors.bin"], None),  # follow the vectors
+        (["--model", "cnn", "--vectors", "vectors.bin", "--embedding_dim", "8"], 8),  # checked against them
+    ],
+)
+def test_tuned_configs_leave_the_embedding_size_to_the_vectors(args, embedding_dim):
+    _, model_args, _, _ = parse_train_args(args)
+    assert model_args.embedding_dim == embedding_dim
+
+
+@pytest.mark.parametrize(
     ("problem", "expected"),
     [
         ("dimension", r"have dimension 10 but embedding_dim=8; pass embedding_dim=10"),
@@ -211,7 +224,8 @@ def test_bert_fine_tunes_into_an_ordinary_bert_checkpoint(tiny_bert, tmp_path, m
     assert 0.0 <= report["test"]["accuracy"] <= 1.0
     assert report["vectors_coverage"] is None
     card = (output_dir / "README.md").read_text()
-    assert 'pipeline("text-classification", model="out")' in card  # no trust_remote_code needed
+    assert 'pipeline("text-classification", model="out")' in card
+    assert "trust_remote_code" not in card
 
     config = json.loads((output_dir / "config.json").read_text())
     assert config["model_type"] == "bert"

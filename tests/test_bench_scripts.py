@@ -1,0 +1,87 @@
+"""Smoke tests of the benchmark scripts on tiny sizes: the stand-in corpus is exact, and each report prints its lines.
+
+The timings themselves are not checked (they depend on the machine); the scripts are run for what they print.
+"""
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import DEV_CSV, KEPT_PUBLISHERS
+
+from hfnews.download import OFFICIAL_CSV_SIZE
+from hfnews.sources import read_source
+
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(name: str, *args: str, env: dict | None = None) -> str:
+    command = [sys.executable, str(SCRIPTS / f"{name}.py"), *args]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_stand_in_has_the_asked_rows_and_bytes_and_keeps_every_dev_row(tmp_path):
+    bench = load_script("bench_prepare")
+    path = tmp_path / "newsCorpora.csv"
+    stand_in = bench.write_stand_in(DEV_CSV, path, 20_000)
+
+    dev_lines = DEV_CSV.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert stand_in == {"rows": 20_000, "dev_rows": len(dev_lines), "generated_rows": 20_000 - len(dev_lines),
+                        "bytes": bench.stand_in_size(20_000)}  # fmt: skip
+    assert path.stat().st_size == round(20_000 * OFFICIAL_CSV_SIZE / bench.OFFICIAL_ROWS)
+    assert len(lines) == 20_000
+    ids = [int(line.split("\t")[0]) for line in lines]
+    assert ids == sorted(set(ids))
+    assert set(dev_lines) <= set(lines)
+    generated = set(lines) - set(dev_lines)
+    assert len(generated) == 20_000 - len(dev_lines)
+    assert not {line.split("\t")[3] for line in generated} & set(KEPT_PUBLISHERS)
+    rows = read_source(path)
+    assert (rows.rows_read, len(rows)) == (20_000, 12_020)
+
+
+def test_full_size_stand_in_is_one_byte_short_of_the_official_file():
+    bench = load_script("bench_prepare")
+    assert bench.OFFICIAL_SIZE == OFFICIAL_CSV_SIZE
+    assert bench.stand_in_size(bench.OFFICIAL_ROWS) == OFFICIAL_CSV_SIZE - 1
+
+
+def test_bench_prepare_reports_rows_splits_times_and_memory_and_cleans_up(tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    out = run_script(
+        "bench_prepare", "--rows", "20000", "--dev_csv", str(DEV_CSV), "--skip_script",
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )  # fmt: skip
+    assert "rows read: 20,000; kept (five publishers): 12,020" in out
+    assert "split sizes: train 9,616, validation 1,202, test 1,202" in out
+    for label in ("cold (first preparation)", "cached, second call, same process", "peak RSS of the cold preparation"):
+        assert re.search(rf"{re.escape(label)}: +\d+(\.\d+)? ", out), out
+    assert list(scratch.iterdir()) == []
+
+
+def test_bench_overhead_reports_the_ratio_and_pipeline_throughput():
+    out = run_script(
+        "bench_overhead", "--source", str(DEV_CSV), "--max_train_samples", "64", "--max_eval_samples", "64",
+        "--repeats", "1", "--threads", "1",
+    )  # fmt: skip
+    assert "64 training headlines, batch size 32, 1 epoch(s), adamw_torch" in out
+    assert re.search(r"run 1 Trainer +\d+\.\d+ s", out), out
+    assert re.search(r"run 1 hand loop +\d+\.\d+ s", out), out
+    assert re.search(r"ratio \d+\.\d{3} \((within|ABOVE) the target 1\.25\)", out), out
+    for name in ("CNN", "RNN"):
+        assert re.search(rf"pipeline {name} .*: 64 validation headlines, batch_size 64, .* [\d,]+ headlines/s", out)
