@@ -5,10 +5,12 @@ the file. Every key of a config file must be a field of one of these dataclasses
 """
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
@@ -115,6 +117,8 @@ TRAINING_DEFAULTS = {
     "metric_for_best_model": "validation_accuracy",
     "save_total_limit": 1,
     "report_to": "none",
+    "hub_strategy": "end",  # push the finished folder once, not every checkpoint
+    "ddp_find_unused_parameters": False,  # every parameter takes part in every step
 }
 DATACLASSES = (RunArguments, ModelArguments, DataArguments, TrainingArguments)
 
@@ -161,6 +165,9 @@ def parse_train_args(
     path = config_path(known.model, known.config)
     parser = HfArgumentParser(DATACLASSES)
     defaults = {**TRAINING_DEFAULTS, **(read_config(path) if path else {})}
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
+        # Several processes without a GPU (`accelerate launch --multi_gpu` on a CPU machine): share the work on CPU.
+        defaults["use_cpu"] = True
     parser.set_defaults(**defaults)
     # output_dir defaults to runs/<model>, so `accelerate launch scripts/train.py --model cnn` needs nothing more.
     if "--output_dir" not in args and "output_dir" not in defaults:

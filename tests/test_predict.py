@@ -46,4 +46,6 @@ def test_predict_script_missing_model_is_one_error_line(tmp_path):
         text=True,
     )
     assert done.returncode == 2
-    assert done.stderr.strip() == f"error: model folder not found: {tmp_path / 'absent'}"
+    assert done.stderr.strip().splitlines() == [
+        f"error: model folder not found: {tmp_path / 'absent'}; pass a save_pretrained folder or a Hub id"
+    ]

@@ -309,19 +309,27 @@ def test_resume_after_kill_gives_the_same_result_as_an_uninterrupted_run(tmp_pat
 
 
 @pytest.mark.slow
-def test_two_processes_train_one_model_together(tmp_path, corpus_cache):
-    """accelerate's own launcher with two processes; `--multi_gpu` starts them with torchrun, and `--use_cpu` makes
-    them share the work over gloo (`--cpu --num_processes 2` would start a single process)."""
+@pytest.mark.parametrize(
+    ("launcher", "steps"),
+    [
+        # accelerate's `--multi_gpu` launcher starts two processes with torchrun; on a machine without a GPU hfnews
+        # sets `use_cpu`, so they share the work over gloo: each step takes a batch of 32 in each process.
+        (["--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--main_process_port", "0"], -(-400 // 64)),
+        # The issue's command line: accelerate 1.15 runs `--cpu` with its simple launcher, i.e. one process.
+        (["--cpu", "--num_processes", "2"], -(-400 // 32)),
+    ],
+    ids=["multi_gpu-launcher-on-cpu", "cpu-flag"],
+)
+def test_accelerate_launch_with_two_processes_completes(tmp_path, corpus_cache, launcher, steps):
     output_dir = tmp_path / "out"
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-              "--main_process_port", "0"]  # fmt: skip
+    launch = [sys.executable, "-m", "accelerate.commands.launch", *launcher, "--mixed_precision", "no",
+              "--dynamo_backend", "no"]  # fmt: skip
     args = ["--config", TINY_CONFIG, "--architecture", "cnn", "--source", DEV_CSV, "--max_train_samples", "400",
-            "--max_eval_samples", "100", "--output_dir", output_dir, "--use_cpu", "true"]  # fmt: skip
+            "--max_eval_samples", "100", "--output_dir", output_dir]  # fmt: skip
     assert_succeeded(run([*launch, str(TRAIN_SCRIPT), *map(str, args)], corpus_cache, timeout=400))
 
     state = json.loads((output_dir / "trainer_state.json").read_text())
-    assert state["global_step"] == -(-400 // (2 * 32))  # each step took a batch of 32 in each of the two processes
+    assert state["global_step"] == steps
     metrics = read_metrics(output_dir)
     assert sum(map(sum, metrics["confusion_matrix"])) == 100  # every test row scored once, none twice
     classifier = pipeline("text-classification", model=str(output_dir))

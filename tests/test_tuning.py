@@ -31,7 +31,7 @@ per_device_train_batch_size: {type: categorical, choices: [32, 64]}
 """
 SMALL_RUN = [
     "--source", str(DEV_CSV), "--max_train_samples", "300", "--max_eval_samples", "100", "--embedding_dim", "8",
-    "--num_train_epochs", "2", "--disable_tqdm", "true",
+    "--train_eval_samples", "100", "--num_train_epochs", "1", "--disable_tqdm", "true",
 ]  # fmt: skip
 
 
@@ -200,7 +200,7 @@ def test_trial_below_the_median_is_pruned_after_its_first_epoch(tmp_path):
     )
     for _ in range(2):  # two finished trials that were perfect at every epoch
         study.add_trial(create_trial(value=1.0, intermediate_values={1: 1.0, 2: 1.0}))
-    run_search(parse_tune_args(tune_args(tmp_path, 3, "--pruning_startup_trials", "2")))
+    run_search(parse_tune_args(tune_args(tmp_path, 3, "--pruning_startup_trials", "2", "--num_train_epochs", "2")))
     pruned = load_study(tmp_path).trials[2]
     # Reported under the epoch (not the global step, which depends on the batch size), stopped after epoch 1 of 2.
     assert pruned.state == TrialState.PRUNED and list(pruned.intermediate_values) == [1]
