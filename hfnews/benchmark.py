@@ -101,7 +101,7 @@ def collect_row(model: str, run_dir: Path, run: dict, texts: list[str], batch_si
     }
 
 
-def render_report(rows: list[dict], baseline: dict, machine: str, command: str, batch_size: int) -> str:
+def render_report(rows: list[dict], baseline: dict, machine: str, command: str, batch_size: int, sizes: str) -> str:
     header = (
         "| model | valid acc | valid macro-F1 | test acc | test macro-F1 | epochs | train wall (s) | peak RSS (MiB) "
         f"| pipeline (headlines/s, batch {batch_size}) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -121,10 +121,10 @@ def render_report(rows: list[dict], baseline: dict, machine: str, command: str, 
     return (
         "# Benchmarks\n\n"
         f"Written by `{command}`. Machine: {machine}.\n\n"
-        "Every model trains from its config in `configs/` on the same 80/10/10 split (seed 0) of the development rows\n"
-        "(`newsCorpora-dev.csv`, 12,020 headlines: 9,616 / 1,202 / 1,202). The checkpoint is the epoch with the best\n"
-        "validation accuracy; test numbers are that checkpoint's. Wall time covers the whole `scripts/train.py` run\n"
-        "(start-up, per-epoch evaluation on train and validation, checkpoints, test, plots).\n\n"
+        f"Every model trains from its config in `configs/` on the same 80/10/10 split (seed 0): {sizes} headlines.\n"
+        "The checkpoint is the epoch with the best validation accuracy; test numbers are that checkpoint's. Wall time\n"
+        "covers the whole `scripts/train.py` run (start-up, per-epoch evaluation on train and validation, checkpoints,\n"
+        "test, plots); peak RSS is that process's.\n\n"
         + "\n".join(lines)
         + "\n\n![test accuracy per model](benchmarks.png)\n"
     )
@@ -155,7 +155,8 @@ def run_benchmark(
     baseline = tfidf_baseline(dataset)
     report = Path(report)
     command = "python scripts/bench.py" + (f" --source {source}" if source else "")
-    report.write_text(render_report(rows, baseline, machine_description(), command, pipeline_batch_size))
+    sizes = " / ".join(f"{len(dataset[split]):,} {split}" for split in dataset)
+    report.write_text(render_report(rows, baseline, machine_description(), command, pipeline_batch_size, sizes))
     plot_benchmark(rows, baseline, report.with_name("benchmarks.png"))
     (runs_dir / "benchmarks.json").write_text(json.dumps({"models": rows, "tfidf": baseline}, indent=2))
     print(report.read_text())
