@@ -69,9 +69,7 @@ class DataArguments:
 
     source: str | None = field(
         default=None,
-        metadata={
-            "help": "Zip, newsCorpora.csv, URL or NLP 100 folder; default $HFNEWS_SOURCE, else UCI."
-        },
+        metadata={"help": "Zip, newsCorpora.csv, URL or NLP 100 folder; default $HFNEWS_SOURCE, else UCI."},
     )
     dataset: str | None = field(
         default=None, metadata={"help": "A folder written by scripts/prepare_data.py (instead of --source)."}

@@ -122,9 +122,9 @@ def render_report(rows: list[dict], baseline: dict, machine: str, command: str, 
         "# Benchmarks\n\n"
         f"Written by `{command}`. Machine: {machine}.\n\n"
         f"Every model trains from its config in `configs/` on the same 80/10/10 split (seed 0): {sizes} headlines.\n"
-        "The checkpoint is the epoch with the best validation accuracy; test numbers are that checkpoint's. Wall time\n"
-        "covers the whole `scripts/train.py` run (start-up, per-epoch evaluation on train and validation, checkpoints,\n"
-        "test, plots); peak RSS is that process's.\n\n"
+        "The checkpoint is the epoch with the best validation accuracy; test numbers are that checkpoint's.\n"
+        "Wall time covers the whole `scripts/train.py` run (start-up, per-epoch evaluation on train and validation,\n"
+        "checkpoints, test, plots); peak RSS is that process's.\n\n"
         + "\n".join(lines)
         + "\n\n![test accuracy per model](benchmarks.png)\n"
     )

@@ -1,6 +1,6 @@
 """Classify headlines with a trained checkpoint through `transformers.pipeline` (what users do after training).
 
-    python scripts/predict.py --model runs/cnn --texts "Fed raises interest rates" "Apple unveils a new iPhone"
+python scripts/predict.py --model runs/cnn --texts "Fed raises interest rates" "Apple unveils a new iPhone"
 """
 
 from dataclasses import dataclass, field
