@@ -142,7 +142,7 @@ def run_benchmark(
     """Train (or reuse) each model, measure it, and write the Markdown report and its chart."""
     runs_dir = Path(runs_dir)
     dataset = load_news_corpus(source).dataset
-    texts = dataset["validation"]["text"]
+    texts = list(dataset["validation"]["text"])
     rows = []
     for model in tqdm(models, desc="benchmark", unit="model"):
         run_dir = runs_dir / model

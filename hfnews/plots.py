@@ -127,3 +127,25 @@ def plot_benchmark(rows: Sequence[dict], baseline: dict, path: str | os.PathLike
     axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     return _save(figure, path)
+
+
+def plot_trials(points: Sequence[tuple[int, float, str]], path: str | os.PathLike, title: str) -> Path:
+    """Validation accuracy per search trial, `(number, value, state)` with state `complete` or `pruned` (pruned ones
+    at the epoch they stopped), and the best complete trial so far (800 x 450 px)."""
+    figure = Figure(figsize=(8, 4.5), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    for state, marker in (("complete", "o"), ("pruned", "x")):
+        shown = [(number, value) for number, value, kind in points if kind == state]
+        if shown:
+            axes.scatter(*zip(*shown), marker=marker, label=state)
+    complete = sorted((number, value) for number, value, kind in points if kind == "complete")
+    if complete:
+        best_so_far = np.maximum.accumulate([value for _, value in complete])
+        axes.step([number for number, _ in complete], best_so_far, where="post", color="black", label="best so far")
+    axes.set_title(title)
+    axes.set_xlabel("trial")
+    axes.set_ylabel("validation accuracy")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(alpha=0.3)
+    axes.legend()
+    return _save(figure, path)

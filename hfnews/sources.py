@@ -10,7 +10,7 @@ import hashlib
 import io
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,11 +88,14 @@ def _find_csv_member(archive: zipfile.ZipFile, path: Path) -> zipfile.ZipInfo:
     raise FileNotFoundError(f"archive {path} holds no {CSV_NAME}")
 
 
-def _lines(stream: io.RawIOBase, total: int, desc: str) -> Iterator[bytes]:
-    """Yield raw lines with a byte progress bar; the bar only shows for large files, where reading takes a while."""
+def _lines(stream: io.RawIOBase, total: int, desc: str, digest: "hashlib._Hash | None") -> Iterator[bytes]:
+    """Yield raw lines (hashing them into `digest` if given) with a byte progress bar; the bar only shows for large
+    files, where reading takes a while."""
     with tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=total < 20_000_000, leave=False) as bar:
         done = 0
         for number, line in enumerate(io.BufferedReader(stream, buffer_size=1 << 20), 1):
+            if digest is not None:
+                digest.update(line)
             done += len(line)
             if number % 65536 == 0:
                 bar.update(done - bar.n)
@@ -107,24 +110,35 @@ def _decode(raw: bytes, where: str, number: int) -> str:
         raise MalformedRowError(f"{where}, line {number}: bytes that are not UTF-8 at byte {error.start}") from None
 
 
-def _read_csv_stream(stream: io.RawIOBase, where: str, size: int, skip_malformed: bool) -> SourceRows:
-    rows = SourceRows()
-    columns = rows.columns
-    publishers = frozenset(PUBLISHERS)
-    # Only the official file is checked against its published digest; any other file is simply another corpus.
-    digest = hashlib.sha256() if size == OFFICIAL_CSV_SIZE else None
-    for number, raw in enumerate(_lines(stream, size, f"reading {Path(where).name}"), 1):
-        if digest is not None:
-            digest.update(raw)
+def _checked_fields(
+    lines: Iterable[bytes],
+    where: str,
+    check: Callable[[list[str], str, int], None],
+    rows: SourceRows,
+    skip_malformed: bool,
+) -> Iterator[list[str]]:
+    """Split each line on tabs and check it; a bad line raises, or with `skip_malformed` is recorded and skipped."""
+    for number, raw in enumerate(lines, 1):
         try:
             fields = _decode(raw, where, number).rstrip("\n").split("\t")
-            _check_csv_fields(fields, where, number)
+            check(fields, where, number)
         except MalformedRowError as error:
             if not skip_malformed:
                 raise
             rows.skipped.append(str(error))
             continue
         rows.rows_read += 1
+        yield fields
+
+
+def _read_csv_stream(stream: io.RawIOBase, where: str, size: int, skip_malformed: bool) -> SourceRows:
+    rows = SourceRows()
+    columns = rows.columns
+    publishers = frozenset(PUBLISHERS)
+    # Only the official file is checked against its published digest; any other file is simply another corpus.
+    digest = hashlib.sha256() if size == OFFICIAL_CSV_SIZE else None
+    lines = _lines(stream, size, f"reading {Path(where).name}", digest)
+    for fields in _checked_fields(lines, where, _check_csv_fields, rows, skip_malformed):
         if fields[3] in publishers:
             for name, value in zip(COLUMNS, fields):
                 columns[name].append(value)
@@ -181,16 +195,7 @@ def _read_nlp100_dir(folder: Path, skip_malformed: bool) -> SourceRows:
         path = _nlp100_file(folder, name)
         before = len(rows)
         with open(path, "rb") as stream:
-            for number, raw in enumerate(stream, 1):
-                try:
-                    fields = _decode(raw, str(path), number).rstrip("\n").split("\t")
-                    _check_nlp100_fields(fields, str(path), number)
-                except MalformedRowError as error:
-                    if not skip_malformed:
-                        raise
-                    rows.skipped.append(str(error))
-                    continue
-                rows.rows_read += 1
+            for fields in _checked_fields(stream, str(path), _check_nlp100_fields, rows, skip_malformed):
                 rows.columns["category"].append(fields[0])
                 rows.columns["title"].append(fields[1])
         rows.splits[split] = len(rows) - before

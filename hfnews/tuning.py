@@ -28,9 +28,6 @@ from pathlib import Path
 
 import optuna
 import yaml
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 from tqdm.auto import tqdm
@@ -48,6 +45,7 @@ from .arguments import (
 )
 from .callbacks import VALIDATION_KEY
 from .factory import CNN_FIELDS, RNN_FIELDS, build_model
+from .plots import plot_trials
 from .training import Experiment, NewsTrainer, build_trainer, prepare_experiment
 from .vectors import load_embedding_matrix
 
@@ -444,7 +442,8 @@ def write_results(study: optuna.Study, setup: SearchSetup, output_dir: Path) -> 
     """The leaderboard, the plot of accuracy by trial, and best.yaml."""
     trials = study.get_trials(deepcopy=False)
     write_leaderboard(trials, setup.space, output_dir / TRIALS_CSV)
-    plot_trials(trials, output_dir / TRIALS_PLOT, title=f"{study.study_name}: validation accuracy by trial")
+    points = [(t.number, t.value, t.state.name.lower()) for t in trials if t.state in FINISHED and t.value is not None]
+    plot_trials(points, output_dir / TRIALS_PLOT, title=f"{study.study_name}: validation accuracy by trial")
     complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
     if not complete:
         raise ValueError(f"study {study.study_name!r} has no completed trial yet: run more trials (--n_trials)")
@@ -494,25 +493,3 @@ def write_leaderboard(trials: list[FrozenTrial], space: SearchSpace, path: Path)
 
 def _cell(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
-
-
-def plot_trials(trials: list[FrozenTrial], path: Path, title: str) -> Path:
-    """Validation accuracy per trial (pruned ones at the epoch they stopped) and the best so far (800 x 450 px)."""
-    figure = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
-    axes = figure.subplots()
-    for state, marker in ((TrialState.COMPLETE, "o"), (TrialState.PRUNED, "x")):
-        shown = [trial for trial in trials if trial.state == state and trial.value is not None]
-        if shown:
-            axes.scatter([t.number for t in shown], [t.value for t in shown], marker=marker, label=state.name.lower())
-    complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda trial: trial.number)
-    if complete:
-        best_so_far = [max(t.value for t in complete[: i + 1]) for i in range(len(complete))]
-        axes.step([t.number for t in complete], best_so_far, where="post", color="black", label="best so far")
-    axes.set_title(title)
-    axes.set_xlabel("trial")
-    axes.set_ylabel("validation accuracy")
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.grid(alpha=0.3)
-    axes.legend()
-    FigureCanvasAgg(figure).print_png(path)
-    return path

@@ -21,6 +21,25 @@ HEADLINES = [
     "Oil prices fall on weak demand from China",
     "NASA probe sends new images of Mars",
 ]
+# The start of a child-process script in which hfnews cannot be imported, as on a machine that has only a saved
+# checkpoint folder; it exits early if hfnews is still importable, since the test would then prove nothing.
+BLOCK_HFNEWS = """
+import importlib.abc, json, sys
+
+class BlockHfnews(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "hfnews":
+            raise ModuleNotFoundError(f"{name} is blocked in this process")
+
+sys.meta_path.insert(0, BlockHfnews())
+try:
+    import hfnews  # noqa: F401
+except ModuleNotFoundError:
+    pass
+else:
+    sys.exit("hfnews is importable, so the test would not show that the saved folder stands alone")
+
+"""
 VOCAB_SIZE = 30
 PAD_ID = VOCAB_SIZE - 1  # like the hfnews tokenizer: [PAD] after the words
 # Large random word vectors, so that reading a padding position would visibly move the logits.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from model_helpers import HEADLINES, headline_tokenizer, padded_batch, randomize_biases, tiny_model
+from model_helpers import BLOCK_HFNEWS, HEADLINES, headline_tokenizer, padded_batch, randomize_biases, tiny_model
 from transformers import AutoConfig, AutoModelForSequenceClassification, pipeline
 
 from hfnews.data import LABEL_NAMES
@@ -21,28 +21,16 @@ from hfnews.models import (
 KINDS = ["rnn", "cnn"]
 
 # Runs where hfnews cannot be imported, as on a machine that only has the saved folder.
-REMOTE_CODE_CHILD = """
-import importlib.abc, json, sys
-
-class BlockHfnews(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "hfnews":
-            raise ModuleNotFoundError(f"{name} is blocked in this process")
-
-sys.meta_path.insert(0, BlockHfnews())
-try:
-    import hfnews  # noqa: F401
-except ModuleNotFoundError:
-    pass
-else:
-    sys.exit("hfnews is importable, so the test would not show that the saved folder stands alone")
-
+REMOTE_CODE_CHILD = (
+    BLOCK_HFNEWS
+    + """
 from transformers import pipeline
 
 classifier = pipeline("text-classification", model=sys.argv[1], trust_remote_code=True)
 headlines = json.loads(sys.argv[2])
 print(json.dumps({"module": type(classifier.model).__module__, "predictions": classifier(headlines, top_k=None)}))
 """
+)
 
 
 def saved_checkpoint(kind: str, folder: Path, **config_kwargs) -> torch.nn.Module:

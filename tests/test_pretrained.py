@@ -19,6 +19,7 @@ import pytest
 import torch
 from conftest import DEV_CSV, TINY_TITLES
 from gensim.models import KeyedVectors, Word2Vec
+from model_helpers import BLOCK_HFNEWS
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import (
     AutoModelForSequenceClassification,
@@ -44,28 +45,16 @@ HEADLINES = ["Fed raises interest rates again", "Apple unveils a new iPhone", "E
 SMALL_RUN = ["--source", DEV_CSV, "--max_train_samples", 500, "--max_eval_samples", 100, "--num_train_epochs", 1]
 
 # Loads a checkpoint where hfnews cannot be imported and without trust_remote_code: only transformers' own classes.
-STANDALONE_CHILD = """
-import importlib.abc, json, sys
-
-class BlockHfnews(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "hfnews":
-            raise ModuleNotFoundError(f"{name} is blocked in this process")
-
-sys.meta_path.insert(0, BlockHfnews())
-try:
-    import hfnews  # noqa: F401
-except ModuleNotFoundError:
-    pass
-else:
-    sys.exit("hfnews is importable, so the test would not show that the saved folder stands alone")
-
+STANDALONE_CHILD = (
+    BLOCK_HFNEWS
+    + """
 from transformers import pipeline
 
 classifier = pipeline("text-classification", model=sys.argv[1])
 result = {"class": type(classifier.model).__name__, "predictions": classifier(json.loads(sys.argv[2]), top_k=None)}
 print(json.dumps(result))
 """
+)
 
 
 def dev_titles(count: int) -> list[str]:
