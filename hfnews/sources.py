@@ -48,9 +48,14 @@ class SourceRows:
         return len(self.columns["title"])
 
 
+def source_spec(source: str | os.PathLike | None = None) -> str:
+    """What `--source` stands for: the value given, else `$HFNEWS_SOURCE`, else the UCI archive."""
+    return str(source or os.environ.get(SOURCE_ENV) or OFFICIAL_ZIP_URL)
+
+
 def resolve_source(source: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Turn `--source` into a local path: downloading URLs, falling back to `$HFNEWS_SOURCE`, then the UCI archive."""
-    source = str(source or os.environ.get(SOURCE_ENV) or OFFICIAL_ZIP_URL)
+    """Turn `--source` into a local path, downloading URLs (see `source_spec` for the default)."""
+    source = source_spec(source)
     if source.startswith(("http://", "https://")):
         return download(source, cache_dir)
     path = Path(source).expanduser()

@@ -28,6 +28,7 @@ from .factory import build_model, build_tokenizer
 from .metrics import build_compute_metrics, compute_confusion_matrix
 from .model_card import write_model_card
 from .plots import plot_confusion_matrix, plot_learning_curves
+from .sources import source_spec
 from .vectors import VectorCoverage
 
 
@@ -61,7 +62,7 @@ def load_corpus(data_args: DataArguments) -> tuple[DatasetDict, str]:
         dataset, where = load_prepared_corpus(data_args.dataset), data_args.dataset
     else:
         corpus = load_news_corpus(data_args.source, seed=data_args.split_seed, group_by=data_args.group_by)
-        dataset, where = corpus.dataset, str(data_args.source or "default source")
+        dataset, where = corpus.dataset, source_spec(data_args.source)
         check_corpus(dataset, where)
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
               "test": data_args.max_eval_samples}  # fmt: skip
