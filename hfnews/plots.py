@@ -13,6 +13,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from .errors import HfnewsError
+
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy")
 DPI = 100
@@ -38,11 +40,11 @@ def plot_learning_curves(history: list[dict], path: str | os.PathLike, title: st
         `Path`: the written file.
     """
     if not history:
-        raise ValueError("history is empty; pass one dict per epoch.")
+        raise HfnewsError("history is empty; pass one dict per epoch.")
     for position, record in enumerate(history):
         missing = [key for key in HISTORY_KEYS if key not in record]
         if missing:
-            raise ValueError(f"history[{position}] lacks {missing}; every epoch needs the keys {list(HISTORY_KEYS)}.")
+            raise HfnewsError(f"history[{position}] lacks {missing}; every epoch needs the keys {list(HISTORY_KEYS)}.")
 
     epochs = [record["epoch"] for record in history]
     figure = Figure(figsize=(10, 4), dpi=DPI, layout="constrained")
@@ -84,7 +86,7 @@ def plot_confusion_matrix(
     """
     counts = np.asarray(matrix, dtype=np.int64)
     if counts.shape != (len(label_names), len(label_names)):
-        raise ValueError(
+        raise HfnewsError(
             f"Confusion matrix shape {counts.shape} does not match {len(label_names)} label names; "
             "pass one name per row/column."
         )

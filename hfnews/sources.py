@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from .download import OFFICIAL_CSV_NAME as CSV_NAME
 from .download import OFFICIAL_CSV_SHA256, OFFICIAL_CSV_SIZE, OFFICIAL_ZIP_URL, ChecksumError, download
+from .errors import HfnewsError
 
 
 CATEGORIES = ("b", "t", "e", "m")
@@ -27,7 +28,7 @@ COLUMNS = ("id", "title", "url", "publisher", "category", "story", "hostname", "
 SOURCE_ENV = "HFNEWS_SOURCE"
 
 
-class MalformedRowError(ValueError):
+class MalformedRowError(HfnewsError):
     """A row of a source file that cannot be read as the corpus format says."""
 
 
@@ -60,7 +61,7 @@ def resolve_source(source: str | os.PathLike | None = None, cache_dir: str | os.
         return download(source, cache_dir)
     path = Path(source).expanduser()
     if not path.exists():
-        raise FileNotFoundError(f"corpus source not found: {path}")
+        raise HfnewsError(f"corpus source not found: {path}")
     return path
 
 
@@ -90,7 +91,7 @@ def _find_csv_member(archive: zipfile.ZipFile, path: Path) -> zipfile.ZipInfo:
             continue
         if member.filename.rsplit("/", 1)[-1] == CSV_NAME:
             return member
-    raise FileNotFoundError(f"archive {path} holds no {CSV_NAME}")
+    raise HfnewsError(f"archive {path} holds no {CSV_NAME}")
 
 
 def _lines(stream: io.RawIOBase, total: int, desc: str, digest: "hashlib._Hash | None") -> Iterator[bytes]:
@@ -186,7 +187,7 @@ def _check_csv_fields(fields: list[str], where: str, number: int) -> None:
 def _nlp100_file(folder: Path, name: str) -> Path:
     path = folder / name
     if not path.is_file():
-        raise FileNotFoundError(
+        raise HfnewsError(
             f"{folder} is a folder but not one of NLP 100 split files: {name} is missing "
             f"(expected {', '.join(NLP100_SPLIT_FILES.values())})"
         )

@@ -24,6 +24,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from .arguments import DataArguments, ModelArguments
 from .callbacks import TRAIN_KEY, VALIDATION_KEY, EpochReportCallback, QuietProgressCallback, history_from_logs
 from .data import check_corpus, load_news_corpus, load_prepared_corpus
+from .errors import HfnewsError
 from .factory import build_model, build_tokenizer
 from .metrics import build_compute_metrics, compute_confusion_matrix
 from .model_card import write_model_card
@@ -90,10 +91,10 @@ def resolve_resume(args: TrainingArguments) -> str | None:
     if value.lower() in ("last", "true"):
         last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
         if last is None:
-            raise FileNotFoundError(f"no checkpoint to resume from in {args.output_dir}")
+            raise HfnewsError(f"no checkpoint to resume from in {args.output_dir}")
         return last
     if not (Path(value) / "trainer_state.json").is_file():
-        raise FileNotFoundError(f"{value} is not a Trainer checkpoint (no trainer_state.json); pass checkpoint-N")
+        raise HfnewsError(f"{value} is not a Trainer checkpoint (no trainer_state.json); pass checkpoint-N")
     return value
 
 

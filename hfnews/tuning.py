@@ -44,6 +44,7 @@ from .arguments import (
     read_config,
 )
 from .callbacks import VALIDATION_KEY
+from .errors import HfnewsError
 from .factory import CNN_FIELDS, RNN_FIELDS, build_model
 from .plots import plot_trials
 from .training import Experiment, NewsTrainer, build_trainer, prepare_experiment
@@ -129,10 +130,10 @@ def load_search_space(path: str | Path, architecture: str) -> SearchSpace:
     """Read and check a search space file: every field must be one the architecture's training can vary."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"search space not found: {path} (pass --search_space FILE)")
+        raise HfnewsError(f"search space not found: {path} (pass --search_space FILE)")
     spec = yaml.safe_load(path.read_text())
     if not isinstance(spec, dict) or not spec:
-        raise ValueError(f"{path} must map field names to distributions, e.g. learning_rate: {{type: float, ...}}")
+        raise HfnewsError(f"{path} must map field names to distributions, e.g. learning_rate: {{type: float, ...}}")
     params = {}
     for name, param_spec in spec.items():
         _check_field(path, str(name), architecture)
@@ -143,53 +144,53 @@ def load_search_space(path: str | Path, architecture: str) -> SearchSpace:
 def _check_field(path: Path, name: str, architecture: str) -> None:
     model_fields = SEARCHABLE_MODEL_FIELDS[architecture]
     if name in DataArguments.__dataclass_fields__:
-        raise ValueError(
+        raise HfnewsError(
             f"{path}: {name} is a data field: the corpus is tokenized once per search, so it cannot vary between "
             "trials (set it in the base config or on the command line)"
         )
     if name in ModelArguments.__dataclass_fields__ and name not in model_fields:
         searchable = ", ".join(model_fields) or "none (search TrainingArguments fields such as learning_rate)"
-        raise ValueError(f"{path}: {name} does not shape a {architecture} model; its searchable fields: {searchable}")
+        raise HfnewsError(f"{path}: {name} does not shape a {architecture} model; its searchable fields: {searchable}")
     if name not in ModelArguments.__dataclass_fields__ and name not in _training_field_types():
         known = [*model_fields, *_training_field_types()]
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        raise ValueError(f"{path}: unknown field {name!r}{hint}: search ModelArguments or TrainingArguments fields")
+        raise HfnewsError(f"{path}: unknown field {name!r}{hint}: search ModelArguments or TrainingArguments fields")
 
 
 def _parse_param(path: Path, name: str, spec) -> SearchParam:
     where = f"{path}: {name}"
     kind = spec.get("type") if isinstance(spec, dict) else None
     if kind not in _DISTRIBUTIONS:
-        raise ValueError(f"{where} needs a mapping whose type is one of {', '.join(_DISTRIBUTIONS)}, got {spec!r}")
+        raise HfnewsError(f"{where} needs a mapping whose type is one of {', '.join(_DISTRIBUTIONS)}, got {spec!r}")
     unknown = sorted(set(spec) - {"type"} - _SPEC_KEYS[kind])
     if unknown:
-        raise ValueError(
+        raise HfnewsError(
             f"{where}: unknown key(s) {', '.join(unknown)} for type {kind} ({', '.join(_SPEC_KEYS[kind])})"
         )
     if kind == "categorical":
         choices = spec.get("choices")
         if not isinstance(choices, list) or not choices:
-            raise ValueError(f"{where}: categorical needs a non-empty list of choices")
+            raise HfnewsError(f"{where}: categorical needs a non-empty list of choices")
         encoded = [json.dumps(choice) if isinstance(choice, list | dict) else choice for choice in choices]
         return SearchParam(name, CategoricalDistribution(encoded), tuple(choices))
     if not {"low", "high"} <= spec.keys():
-        raise ValueError(f"{where}: type {kind} needs low and high")
+        raise HfnewsError(f"{where}: type {kind} needs low and high")
     if kind == "float" and float not in _base_types(name):
-        raise ValueError(
+        raise HfnewsError(
             f"{where}: the field takes {_type_names(name)} values, not floats: use type int or categorical"
         )
     if kind == "int" and not _base_types(name) & {int, float}:
-        raise ValueError(f"{where}: the field takes {_type_names(name)} values: use type categorical")
+        raise HfnewsError(f"{where}: the field takes {_type_names(name)} values: use type categorical")
     if not isinstance(spec.get("log", False), bool):
-        raise ValueError(f"{where}: log must be true or false, got {spec['log']!r}")
+        raise HfnewsError(f"{where}: log must be true or false, got {spec['log']!r}")
     bounds = {
         key: _number(where, key, spec[key], kind) for key in ("low", "high", "step") if spec.get(key) is not None
     }
     try:
         return SearchParam(name, _DISTRIBUTIONS[kind](**bounds, log=spec.get("log", False)))
     except ValueError as error:
-        raise ValueError(f"{where}: {error}") from None
+        raise HfnewsError(f"{where}: {error}") from None
 
 
 def _number(where: str, key: str, value, kind: str) -> int | float:
@@ -197,13 +198,13 @@ def _number(where: str, key: str, value, kind: str) -> int | float:
     if kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise ValueError(f"{where}: {key} must be an integer, got {value!r}")
+        raise HfnewsError(f"{where}: {key} must be an integer, got {value!r}")
     try:
         if isinstance(value, bool):
             raise TypeError
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{where}: {key} must be a number, got {value!r}") from None
+        raise HfnewsError(f"{where}: {key} must be a number, got {value!r}") from None
 
 
 @functools.cache
@@ -246,9 +247,9 @@ class TuneArguments:
     def __post_init__(self) -> None:
         for name in ("n_trials", "pruning_first_epoch"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise HfnewsError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.pruning_startup_trials < 0:
-            raise ValueError(f"pruning_startup_trials must be 0 or more, got {self.pruning_startup_trials}")
+            raise HfnewsError(f"pruning_startup_trials must be 0 or more, got {self.pruning_startup_trials}")
 
 
 @dataclass
@@ -274,15 +275,17 @@ def parse_tune_args(args: list[str] | None = None) -> SearchSetup:
     tune_args, rest = HfArgumentParser(TuneArguments).parse_args_into_dataclasses(args, return_remaining_strings=True)
     given = _given_fields(rest)
     if "output_dir" not in given:
-        raise ValueError("pass --output_dir: the folder of the study (study.db), trials.csv, trials.png and best.yaml")
+        raise HfnewsError(
+            "pass --output_dir: the folder of the study (study.db), trials.csv, trials.png and best.yaml"
+        )
     run_args, model_args, data_args, training_args = parse_train_args(SEARCH_TRAINING_ARGS + rest)
     if training_args.eval_strategy != "epoch":
-        raise ValueError("a search compares trials epoch by epoch: keep eval_strategy epoch")
+        raise HfnewsError("a search compares trials epoch by epoch: keep eval_strategy epoch")
     if training_args.world_size > 1:
-        raise ValueError("a search runs its trials one after another in one process: start it with python")
+        raise HfnewsError("a search runs its trials one after another in one process: start it with python")
     name = run_args.model or (Path(run_args.config).stem if run_args.config else "search")
     if tune_args.search_space is None and run_args.model is None:
-        raise ValueError("pass --search_space FILE (only --model NAME implies configs/search/NAME.yaml)")
+        raise HfnewsError("pass --search_space FILE (only --model NAME implies configs/search/NAME.yaml)")
     space = load_search_space(tune_args.search_space or SEARCH_DIR / f"{name}.yaml", model_args.architecture)
     path = config_path(run_args.model, run_args.config)
     parsed = {**asdict(model_args), **asdict(data_args)}
@@ -446,7 +449,7 @@ def write_results(study: optuna.Study, setup: SearchSetup, output_dir: Path) -> 
     plot_trials(points, output_dir / TRIALS_PLOT, title=f"{study.study_name}: validation accuracy by trial")
     complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
     if not complete:
-        raise ValueError(f"study {study.study_name!r} has no completed trial yet: run more trials (--n_trials)")
+        raise HfnewsError(f"study {study.study_name!r} has no completed trial yet: run more trials (--n_trials)")
     best = study.best_trial
     best_params = setup.space.decode(best.params)
     pruned = sum(trial.state == TrialState.PRUNED for trial in trials)

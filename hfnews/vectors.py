@@ -34,6 +34,8 @@ from tqdm.auto import tqdm
 
 from hfnews.tokenization import PAD_TOKEN, UNK_TOKEN
 
+from .errors import HfnewsError
+
 
 logger = logging.getLogger(__name__)
 
@@ -125,11 +127,13 @@ def load_embedding_matrix(
 
 def _check_vocab(vocab: Mapping[str, int], pad_token: str | None, unk_token: str | None) -> set[str]:
     if sorted(vocab.values()) != list(range(len(vocab))):
-        raise ValueError(f"vocabulary ids must be exactly 0..{len(vocab) - 1} (one row each), got gaps or repeats")
+        raise HfnewsError(f"vocabulary ids must be exactly 0..{len(vocab) - 1} (one row each), got gaps or repeats")
     specials = {token for token in (pad_token, unk_token) if token is not None}
     absent = sorted(specials - vocab.keys())
     if absent:
-        raise ValueError(f"special tokens {absent} are not in the vocabulary; pass pad_token/unk_token=None if unused")
+        raise HfnewsError(
+            f"special tokens {absent} are not in the vocabulary; pass pad_token/unk_token=None if unused"
+        )
     return specials
 
 
@@ -163,8 +167,8 @@ def _read_vectors(
     if not path.exists():
         names = ", ".join(NAMED_SOURCES)
         if path.suffix or len(path.parts) > 1:  # looks like a path, not a name
-            raise FileNotFoundError(f"vector file {path} does not exist (named sources: {names})")
-        raise ValueError(f"{str(source)!r} is neither an existing file nor a named source; named sources: {names}")
+            raise HfnewsError(f"vector file {path} does not exist (named sources: {names})")
+        raise HfnewsError(f"{str(source)!r} is neither an existing file nor a named source; named sources: {names}")
     if path.suffix == ".kv":
         keyed = KeyedVectors.load(str(path), mmap="r")
         return _rows_from_index(str(path), keyed.key_to_index, keyed.vectors, needed, embedding_dim)
@@ -184,7 +188,7 @@ def _rows_from_index(
 
 def _check_dim(name: str | Path, dim: int, embedding_dim: int | None) -> None:
     if embedding_dim is not None and embedding_dim != dim:
-        raise ValueError(
+        raise HfnewsError(
             f"{name}: the vectors have dimension {dim} but embedding_dim={embedding_dim}; "
             f"pass embedding_dim={dim} (or None to follow the vectors) or use vectors of dimension {embedding_dim}"
         )
@@ -193,7 +197,7 @@ def _check_dim(name: str | Path, dim: int, embedding_dim: int | None) -> None:
 def _parse_header(path: Path, line: bytes) -> tuple[int, int]:
     fields = line.split()
     if len(fields) != 2 or not all(field.isdigit() for field in fields) or int(fields[1]) == 0:
-        raise ValueError(
+        raise HfnewsError(
             f"{path}: corrupt word2vec header {line[:80]!r}: expected 'N D' (vector count, dimension > 0) as two "
             "integers on the first line"
         )
@@ -237,9 +241,9 @@ def _read_word2vec_binary(
             if not chunk:
                 break
             if len(buffer) > _MAX_LINE_BYTES + record_bytes:
-                raise ValueError(f"{path}: record {records + 1} has no word separator (space); the file is corrupt")
+                raise HfnewsError(f"{path}: record {records + 1} has no word separator (space); the file is corrupt")
     if records < count:
-        raise ValueError(
+        raise HfnewsError(
             f"{path}: truncated word2vec binary: the header promises {count} vectors of dimension {dim} but the file "
             f"ends inside record {records + 1}"
         )
@@ -264,7 +268,7 @@ def _read_text(
         try:
             np.array(fields[1:], dtype=np.float32)
         except ValueError:
-            raise ValueError(
+            raise HfnewsError(
                 f"{path}: the first line is neither a word2vec header 'N D' nor a GloVe vector 'word v1 ... vD': "
                 f"{first[:80]!r}"
             ) from None
@@ -288,12 +292,12 @@ def _read_text(
             try:
                 vector = np.array(values.split(), dtype=np.float32)
             except ValueError:
-                raise ValueError(f"{path}: line {line_no} ({word!r}) has a value that is not a number") from None
+                raise HfnewsError(f"{path}: line {line_no} ({word!r}) has a value that is not a number") from None
             if vector.shape != (dim,):
-                raise ValueError(f"{path}: line {line_no} ({word!r}) has {vector.size} values, expected {dim}")
+                raise HfnewsError(f"{path}: line {line_no} ({word!r}) has {vector.size} values, expected {dim}")
             vectors[word] = vector
     if count is not None and records < count:
-        raise ValueError(f"{path}: truncated word2vec text: the header promises {count} vectors, found {records}")
+        raise HfnewsError(f"{path}: truncated word2vec text: the header promises {count} vectors, found {records}")
     return vectors, dim
 
 

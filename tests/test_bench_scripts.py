@@ -16,7 +16,7 @@ from hfnews.download import OFFICIAL_CSV_SIZE
 from hfnews.sources import read_source
 
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+SCRIPTS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def load_script(name: str):

@@ -13,6 +13,7 @@ from conftest import DEV_CSV, DEV_ZIP, corpus_line
 from hfnews import data, sources
 from hfnews.data import LABEL_NAMES, count_title_leakage, load_news_corpus, save_corpus
 from hfnews.download import ChecksumError
+from hfnews.errors import HfnewsError
 from hfnews.sources import MalformedRowError
 
 
@@ -111,13 +112,13 @@ def test_source_without_kept_publishers_is_an_error(tmp_path):
 
 
 def test_missing_source_and_archive_without_csv_are_clear_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="corpus source not found"):
+    with pytest.raises(HfnewsError, match="corpus source not found"):
         load_news_corpus(tmp_path / "absent.zip")
     archive = tmp_path / "empty.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("readme.txt", "nothing here")
         zf.writestr("__MACOSX/._newsCorpora.csv", "resource fork, not the corpus")
-    with pytest.raises(FileNotFoundError, match="holds no newsCorpora.csv"):
+    with pytest.raises(HfnewsError, match="holds no newsCorpora.csv"):
         load_news_corpus(archive)
 
 
@@ -160,7 +161,7 @@ def test_save_corpus_writes_nlp100_files_that_read_back_as_a_source(tiny_csv, tm
 
 
 def test_load_prepared_corpus_rejects_folders_without_the_columns(tmp_path, tiny_csv):
-    with pytest.raises(FileNotFoundError, match="is not a prepared corpus"):
+    with pytest.raises(HfnewsError, match="is not a prepared corpus"):
         data.load_prepared_corpus(tmp_path)
     dataset = load_news_corpus(tiny_csv).dataset.rename_column("text", "title")
     dataset.save_to_disk(str(tmp_path / "renamed"))

@@ -9,6 +9,7 @@ import pytest
 import torch
 from gensim.models import KeyedVectors, Word2Vec
 
+from hfnews.errors import HfnewsError
 from hfnews.vectors import NAMED_SOURCES, load_embedding_matrix
 
 
@@ -146,7 +147,7 @@ def test_dimension_mismatch_names_both_numbers_and_the_file(sources, vocab):
 
 
 def test_missing_file_and_unknown_named_source(tmp_path, vocab):
-    with pytest.raises(FileNotFoundError, match="nowhere.bin"):
+    with pytest.raises(HfnewsError, match="nowhere.bin"):
         load_embedding_matrix(tmp_path / "nowhere.bin", vocab)
     with pytest.raises(ValueError, match="named sources: glove-6b-50d"):
         load_embedding_matrix("glove-6b-999d", vocab)

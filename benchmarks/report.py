@@ -16,10 +16,11 @@ import torch
 from tqdm.auto import tqdm
 from transformers import pipeline
 
-from .data import load_news_corpus
-from .factory import load_model, load_tokenizer
-from .plots import plot_benchmark
-from .training import METRICS_FILE
+from hfnews.data import load_news_corpus
+from hfnews.errors import HfnewsError
+from hfnews.factory import load_model, load_tokenizer
+from hfnews.plots import plot_benchmark
+from hfnews.training import METRICS_FILE
 
 
 BENCHMARK_MODELS = ("cnn", "rnn", "birnn", "cnn_vectors", "rnn_vectors", "birnn_vectors", "bert")
@@ -40,7 +41,7 @@ def train_in_child(model: str, output_dir: Path, source: str | None) -> dict:
         _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        raise ValueError(f"training {model} failed; see {output_dir / 'train.log'}")
+        raise HfnewsError(f"training {model} failed; see {output_dir / 'train.log'}")
     run = {"wall_seconds": round(seconds, 1), "peak_rss_mib": round(usage.ru_maxrss / 1024)}
     (output_dir / RUN_FILE).write_text(json.dumps(run))
     return run
@@ -64,7 +65,7 @@ def tfidf_baseline(dataset) -> dict:
         from sklearn.linear_model import LogisticRegression
         from sklearn.metrics import accuracy_score, f1_score
     except ImportError:
-        raise ValueError("the TF-IDF baseline needs scikit-learn: pip install 'hfnews[tune]'") from None
+        raise HfnewsError("the TF-IDF baseline needs scikit-learn: pip install 'hfnews[tune]'") from None
     started = time.perf_counter()
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)
     features = vectorizer.fit_transform(dataset["train"]["text"])
@@ -154,7 +155,7 @@ def run_benchmark(
         tqdm.write(f"{model}: test accuracy {rows[-1]['test_accuracy']:.4f} in {run['wall_seconds']:.0f}s")
     baseline = tfidf_baseline(dataset)
     report = Path(report)
-    command = "python scripts/bench.py" + (f" --source {source}" if source else "")
+    command = "python benchmarks/bench.py" + (f" --source {source}" if source else "")
     sizes = " / ".join(f"{len(dataset[split]):,} {split}" for split in dataset)
     report.write_text(render_report(rows, baseline, machine_description(), command, pipeline_batch_size, sizes))
     plot_benchmark(rows, baseline, report.with_name("benchmarks.png"))

@@ -1,7 +1,7 @@
 """Train every shipped config on the real data (or reuse finished runs) and write BENCHMARKS.md plus a chart.
 
-    python scripts/bench.py --source ../shared/data/newsCorpora-dev.csv
-    python scripts/bench.py --models cnn rnn --runs_dir runs/bench   # a subset; finished runs are reused
+    python benchmarks/bench.py --source ../shared/data/newsCorpora-dev.csv
+    python benchmarks/bench.py --models cnn rnn --runs_dir runs/bench   # a subset; finished runs are reused
 
 Each model trains in its own process (`scripts/train.py`), so wall time and peak memory are that run's alone. The
 reference point of chapter 6 of the same exercises, TF-IDF with logistic regression, runs on the same split.
@@ -9,9 +9,9 @@ reference point of chapter 6 of the same exercises, TF-IDF with logistic regress
 
 from dataclasses import dataclass, field
 
+from report import BENCHMARK_MODELS, run_benchmark
 from transformers import HfArgumentParser
 
-from hfnews.benchmark import BENCHMARK_MODELS, run_benchmark
 from hfnews.cli import run_cli
 
 

@@ -13,7 +13,7 @@ data loader, optimizer and schedule, which `train()` also builds.
 Part 2 saves an untrained CNN and RNN (the shapes of `configs/cnn.yaml` and `configs/rnn.yaml`) with the word
 tokenizer and times `pipeline("text-classification", model=folder)` over the validation headlines.
 
-    python scripts/bench_overhead.py --source ../shared/data/newsCorpora-dev.csv
+    python benchmarks/bench_overhead.py --source ../shared/data/newsCorpora-dev.csv
 
 On a machine busy with other work, `--threads 1` keeps torch's threads from waiting on each other (with two threads on
 two busy cores a step can take ten times longer, on either side, which drowns the comparison).

@@ -5,7 +5,7 @@ fresh subprocesses, once per loader, so each peak RSS (`ru_maxrss`) belongs to t
 afterwards.
 
     pip install -e .  # the measuring subprocesses import hfnews
-    python scripts/bench_vectors.py --vectors 300000 --dim 300 --vocab 10000
+    python benchmarks/bench_vectors.py --vectors 300000 --dim 300 --vocab 10000
 """
 
 import argparse

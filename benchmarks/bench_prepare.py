@@ -8,7 +8,7 @@ the official size is checked against the official SHA-256, which the stand-in ca
 deleted afterwards (unless `--keep`).
 
     pip install -e .  # the measuring subprocesses import hfnews
-    python scripts/bench_prepare.py --dev_csv ../shared/data/newsCorpora-dev.csv
+    python benchmarks/bench_prepare.py --dev_csv ../shared/data/newsCorpora-dev.csv
 """
 
 import argparse
