@@ -1,65 +1,16 @@
-"""Shared fixtures: a per-test cache, the real development rows in ../shared/data, and a hand-written tiny corpus."""
+"""Fixtures every test gets: offline Hugging Face libraries and a per-test cache; shared helpers live in helpers.py."""
 
 import os
 from pathlib import Path
 
 import pytest
+from helpers import KEPT_PUBLISHERS, TINY_TITLES, corpus_line
 
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-DEV_CSV = SHARED_DATA / "newsCorpora-dev.csv"
-DEV_ZIP = SHARED_DATA / "NewsAggregatorDataset-dev.zip"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_EVALUATE_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-# Hand-written headlines, (category, title): enough of each class for a tiny model to learn something.
-TINY_TITLES = [
-    ("b", "Stocks rally as Fed holds interest rates steady"),
-    ("b", "Oil prices fall on weak demand from China"),
-    ("b", "Bank profits beat forecasts as lending grows"),
-    ("b", "Dollar gains after strong jobs report"),
-    ("b", "Shares slide as investors fear rate rise"),
-    ("b", "Fed official says rates may rise next year"),
-    ("b", "China growth slows, stocks fall in Asia"),
-    ("b", "Bank of England keeps interest rates on hold"),
-    ("t", "Apple unveils new iPhone with bigger screen"),
-    ("t", "Google buys drone maker to spread internet access"),
-    ("t", "Microsoft launches Office for the iPad"),
-    ("t", "NASA probe sends new images of Mars"),
-    ("t", "Facebook tests new app for smartphone users"),
-    ("t", "Samsung Galaxy phone sales beat Apple iPhone"),
-    ("t", "Google Glass goes on sale to the public"),
-    ("t", "Climate scientists warn of rising sea levels"),
-    ("e", "Kim Kardashian and Kanye West wedding photos"),
-    ("e", "Kardashian: Kim shows off new look at film premiere"),
-    ("e", "Box office: new film tops weekend chart"),
-    ("e", "Singer cancels tour after album release"),
-    ("e", "Actor joins cast of Star Wars film sequel"),
-    ("e", "Miley Cyrus tour dates announced for summer"),
-    ("e", "Oscar winner stars in new Netflix film"),
-    ("e", "Kanye West album tops the chart"),
-    ("m", "Ebola outbreak spreads in West Africa, WHO says"),
-    ("m", "New study links sugar to heart disease"),
-    ("m", "Measles cases rise as vaccine rates drop"),
-    ("m", "FDA approves new drug for heart patients"),
-    ("m", "Ebola virus: WHO warns of more cases"),
-    ("m", "Study finds vaccine safe for children"),
-    ("m", "Cancer drug trial shows promise in patients"),
-    ("m", "Health officials track measles outbreak"),
-]
-KEPT_PUBLISHERS = ["Reuters", "Huffington Post", "Businessweek", "Contactmusic.com", "Daily Mail"]
-
-
-def corpus_line(row_id: int, category: str, title: str, publisher: str) -> str:
-    """One line in the newsCorpora.csv format (8 tab-separated fields)."""
-    host = publisher.lower().replace(" ", "")
-    return (
-        f"{row_id}\t{title}\thttp://{host}.example/{row_id}\t{publisher}\t{category}\t"
-        f"story{row_id % 7}\t{host}.example\t{1394470370000 + row_id}\n"
-    )
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import DEV_CSV, KEPT_PUBLISHERS
+from helpers import DEV_CSV, KEPT_PUBLISHERS
 
 from hfnews.download import OFFICIAL_CSV_SIZE
 from hfnews.sources import read_source

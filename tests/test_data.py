@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import DEV_CSV, DEV_ZIP, corpus_line
+from helpers import DEV_CSV, DEV_ZIP, corpus_line
 
 from hfnews import data, sources
 from hfnews.data import LABEL_NAMES, count_title_leakage, load_news_corpus, save_corpus

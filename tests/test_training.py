@@ -21,8 +21,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 import transformers.trainer
-from conftest import DEV_CSV
 from datasets import Dataset, DatasetDict
+from helpers import DEV_CSV
 from model_helpers import HEADLINES
 from safetensors.torch import load_file
 from test_auto_registration import REMOTE_CODE_CHILD, scores_by_label

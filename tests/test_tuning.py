@@ -8,6 +8,7 @@ from pathlib import Path
 import optuna
 import pytest
 import torch
+from helpers import DEV_CSV
 from optuna.trial import FixedTrial, TrialState, create_trial
 from transformers import TrainingArguments
 
@@ -16,7 +17,6 @@ from hfnews.arguments import CONFIG_DIR, DataArguments, ModelArguments, read_con
 from hfnews.cli import run_cli
 from hfnews.training import prepare_experiment
 from hfnews.tuning import SEARCH_DIR, load_search_space, make_model_init, parse_tune_args, run_search
-from tests.conftest import DEV_CSV
 
 
 REPO = Path(__file__).resolve().parents[1]
