@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py --source ../shared/data/newsCorpora-dev.csv
     python benchmarks/bench.py --models cnn rnn --runs_dir runs/bench   # a subset; finished runs are reused
+    python benchmarks/bench.py --models cnn rnn --seeds 0 1 2            # mean ± standard deviation over seeds
 
 Each model trains in its own process (`scripts/train.py`), so wall time and peak memory are that run's alone. The
 reference point of chapter 6 of the same exercises, TF-IDF with logistic regression, runs on the same split.
@@ -23,6 +24,9 @@ class BenchArguments:
     )
     runs_dir: str = field(default="runs/bench", metadata={"help": "Where each model's run goes (reused if done)."})
     report: str = field(default="BENCHMARKS.md", metadata={"help": "The Markdown report to write."})
+    seeds: list[int] = field(
+        default_factory=lambda: [0], metadata={"help": "Trainer seeds; several give mean ± standard deviation."}
+    )
     retrain: bool = field(default=False, metadata={"help": "Train again even where a finished run exists."})
     pipeline_batch_size: int = field(default=64, metadata={"help": "Batch size of the pipeline throughput test."})
 
@@ -34,6 +38,7 @@ def main() -> None:
         source=args.source,
         runs_dir=args.runs_dir,
         report=args.report,
+        seeds=args.seeds,
         retrain=args.retrain,
         pipeline_batch_size=args.pipeline_batch_size,
     )

@@ -85,3 +85,30 @@ def test_bench_overhead_reports_the_ratio_and_pipeline_throughput():
     assert re.search(r"ratio \d+\.\d{3} \((within|ABOVE) the target 1\.25\)", out), out
     for name in ("CNN", "RNN"):
         assert re.search(rf"pipeline {name} .*: 64 validation headlines, batch_size 64, .* [\d,]+ headlines/s", out)
+
+
+def test_report_summarises_seeds_as_mean_and_sample_deviation():
+    report = load_script("report")
+    runs = [
+        {"eval_accuracy": 0.90, "eval_macro_f1": 0.80, "test_accuracy": 0.91, "test_macro_f1": 0.85,
+         "wall_seconds": 10.0, "epochs": 5, "peak_rss_mib": 600},
+        {"eval_accuracy": 0.92, "eval_macro_f1": 0.84, "test_accuracy": 0.93, "test_macro_f1": 0.87,
+         "wall_seconds": 14.0, "epochs": 5, "peak_rss_mib": 610},
+    ]  # fmt: skip
+    row = report.summarise_runs("cnn", runs)
+    assert row["seeds"] == 2
+    assert abs(row["test_accuracy"] - 0.92) < 1e-12 and abs(row["wall_seconds"] - 12.0) < 1e-12
+    # sample standard deviation of two values a, b is |a - b| / sqrt(2)
+    assert abs(row["test_accuracy_std"] - 0.02 / 2**0.5) < 1e-12
+    assert report._cell(row, "test_accuracy") == "0.9200 ± 0.0141"
+
+
+def test_report_replaces_only_its_own_section(tmp_path):
+    report = load_script("report")
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text("# Benchmarks\n\n## Speed\n\nkept\n")
+    report.write_section(path, f"{report.SECTION_START}\n## Models\n\nfirst\n{report.SECTION_END}\n")
+    report.write_section(path, f"{report.SECTION_START}\n## Models\n\nsecond\n{report.SECTION_END}\n")
+    text = path.read_text()
+    assert "## Speed\n\nkept" in text and "second" in text and "first" not in text
+    assert text.count(report.SECTION_START) == 1
