@@ -74,7 +74,7 @@ def load_news_corpus(
     column_order: str | None = None,
     header: bool | None = None,
     quoting: str | None = None,
-    label_names: str | Sequence[str] | None = None,
+    numeric_labels: str | Sequence[str] | None = None,
 ) -> PreparedCorpus:
     """Read a News Aggregator source and split it into `train`, `validation` and `test`.
 
@@ -88,7 +88,7 @@ def load_news_corpus(
             train into evaluation; `none` shuffles rows.
         skip_malformed: skip rows that break the format (reported in `skipped`) instead of stopping.
         cache_dir: where prepared corpora and downloads are kept (default `$HFNEWS_CACHE` or `~/.cache/hfnews`).
-        column_order, header, quoting, label_names: override what is detected in split files (see
+        column_order, header, quoting, numeric_labels: override what is detected in split files (see
             `hfnews.split_files.LayoutOptions`); None detects. They apply to a folder only.
 
     Raises:
@@ -97,7 +97,7 @@ def load_news_corpus(
     """
     if group_by not in GROUP_BY_CHOICES:
         raise HfnewsError(f"group_by must be one of {', '.join(GROUP_BY_CHOICES)}, got {group_by!r}")
-    layout = LayoutOptions(column_order, header, quoting, label_names)
+    layout = LayoutOptions(column_order, header, quoting, numeric_labels)
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     path = resolve_source(source, root / "downloads")
     options = {"seed": seed, "group_by": group_by, "skip_malformed": skip_malformed, "version": _CACHE_VERSION}

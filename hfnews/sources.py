@@ -94,7 +94,7 @@ def read_source(path: Path, *, skip_malformed: bool = False, layout: LayoutOptio
         return read_split_folder(path, layout, skip_malformed)
     if layout != LayoutOptions():
         raise HfnewsError(
-            f"column_order, header, quoting and label_names describe a folder of split files; {path} is a file"
+            f"column_order, header, quoting and numeric_labels describe a folder of split files; {path} is a file"
         )
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:

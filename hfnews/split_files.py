@@ -16,7 +16,7 @@ ends, a byte-order mark or a trailing blank line. Each file is read on its own:
 - without one, 2 columns are category and title in the order found by which column holds a category on (nearly)
   every row, 3 columns have pandas' integer index first, 8 are the newsCorpora columns and 9 add the index;
 - labels are the codes `b`, `t`, `e`, `m` or the label names in any case; numbers are refused (which category is 0
-  depends on the code that wrote them) unless `label_names` maps them.
+  depends on the code that wrote them) unless `numeric_labels` maps them.
 
 A title never holds a tab or a line break, so a quoted field over several lines is a record that pandas merged when it
 read the corpus with CSV quoting: it is refused with its file and lines, or skipped and listed with `skip_malformed`.
@@ -54,7 +54,7 @@ class LayoutOptions:
             an index column).
         header (`bool`, defaults to None): whether the first line of each file is a header line.
         quoting (`str`, defaults to None): `pandas` decodes pandas' CSV quoting; `none` keeps every character.
-        label_names (`str` or a sequence of `str`, defaults to None): the category of label 0, 1, 2, ... in order,
+        numeric_labels (`str` or a sequence of `str`, defaults to None): the category of label 0, 1, 2, ... in order,
             as codes or names (`b,t,e,m`); needed when the files hold numbers as labels. Kept as codes.
 
     Raises:
@@ -64,28 +64,29 @@ class LayoutOptions:
     column_order: str | None = None
     header: bool | None = None
     quoting: str | None = None
-    label_names: str | Sequence[str] | None = None
+    numeric_labels: str | Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         if self.column_order is not None and self.column_order not in COLUMN_ORDERS:
             raise HfnewsError(f"column_order must be one of {', '.join(COLUMN_ORDERS)}, got {self.column_order!r}")
         if self.quoting is not None and self.quoting not in QUOTINGS:
             raise HfnewsError(f"quoting must be one of {', '.join(QUOTINGS)}, got {self.quoting!r}")
-        if self.label_names is not None:
-            names = self.label_names.split(",") if isinstance(self.label_names, str) else list(self.label_names)
+        if self.numeric_labels is not None:
+            names = self.numeric_labels
+            names = names.split(",") if isinstance(names, str) else list(names)
             codes = tuple(category_code(name) for name in names)
             if None in codes or len(set(codes)) != len(codes):
                 raise HfnewsError(
-                    f"label_names must name distinct categories (codes {', '.join(CATEGORIES)} or their label "
+                    f"numeric_labels must name distinct categories (codes {', '.join(CATEGORIES)} or their label "
                     f"names), got {','.join(names)!r}"
                 )
-            object.__setattr__(self, "label_names", codes)
+            object.__setattr__(self, "numeric_labels", codes)
 
     def label(self, value: str) -> str | None:
-        """The category code of a label cell, or None; numbers only through `label_names`."""
+        """The category code of a label cell, or None; numbers only through `numeric_labels`."""
         value = value.strip()
-        if self.label_names is not None and value.isdigit():
-            return self.label_names[int(value)] if int(value) < len(self.label_names) else None
+        if self.numeric_labels is not None and value.isdigit():
+            return self.numeric_labels[int(value)] if int(value) < len(self.numeric_labels) else None
         return category_code(value)
 
 
@@ -138,7 +139,7 @@ def read_split_folder(folder: Path, options: LayoutOptions, skip_malformed: bool
     Raises:
         MalformedRowError: a row that cannot be read (unless `skip_malformed`, which lists it in `skipped`).
         HfnewsError: a file whose layout cannot be told (with the option that settles it), numeric labels without
-            `label_names`, or a file left without rows.
+            `numeric_labels`, or a file left without rows.
     """
     rows = SourceRows(splits={})
     for split, path in split_file_paths(folder).items():
@@ -180,7 +181,7 @@ def _read_split_file(path: Path, options: LayoutOptions, skip_malformed: bool, r
     notes += ["UTF-8 BOM"] * bom + [f"{blank} blank line(s)"] * (blank > 0)
     notes += [f"pandas quoting, {unquoted} title(s) un-quoted"] * pandas + ["label names"] * (labels["name"] > 0)
     if labels["number"]:
-        notes.append(f"numeric labels mapped by label_names {','.join(options.label_names)}")
+        notes.append(f"numeric labels mapped by --numeric_labels {','.join(options.numeric_labels)}")
     rows.layout.append(", ".join(notes))
 
 
@@ -337,10 +338,10 @@ def _category_column(path: Path, body: list[list[str]], pair: tuple[int, int], o
 
 def _refuse_numeric_labels(path: Path, body: list[list[str]], column: int, options: LayoutOptions) -> None:
     values = sorted({fields[column].strip() for fields in body}, key=lambda value: (len(value), value))
-    if options.label_names is None and body and all(value.isdigit() for value in values):
+    if options.numeric_labels is None and body and all(value.isdigit() for value in values):
         raise HfnewsError(
             f"{path}: the labels are numbers ({', '.join(values[:6])}), which do not say which category each stands "
-            "for; pass --label_names with the category of 0, 1, 2, ... in order, e.g. --label_names b,t,e,m"
+            "for; pass --numeric_labels with the category of 0, 1, 2, ... in order, e.g. --numeric_labels b,t,e,m"
         )
 
 
