@@ -161,16 +161,19 @@ def _read_split_file(path: Path, options: LayoutOptions, skip_malformed: bool, r
     separator = "\t" if any(line is not None and "\t" in line for line in lines) else ","
     pandas = options.quoting == "pandas" if options.quoting is not None else _looks_pandas_quoted(lines, separator)
     records = _records(lines, separator, pandas)
-    layout = _layout(path, [r for r in records if r.fields is not None], separator, options)
+    readable = [record for record in records if record.fields is not None]
+    if not readable:  # every row is malformed (each raises or is skipped below) or there is none
+        for record in records:
+            _skip_or_raise(MalformedRowError(f"{path}, line {record.first}: {record.error}"), rows, skip_malformed)
+        return
+    layout = _layout(path, readable, separator, options)
     data_records = records[1:] if layout.header else records
     unquoted, labels = 0, Counter()
     for record in data_records:
         try:
             title, label = _row(record, layout, options, str(path), rows)
         except MalformedRowError as error:
-            if not skip_malformed:
-                raise
-            rows.skipped.append(str(error))
+            _skip_or_raise(error, rows, skip_malformed)
             continue
         rows.rows_read += 1
         # pandas quotes exactly the fields holding a quote or the separator (a title holds no line break)
@@ -183,6 +186,12 @@ def _read_split_file(path: Path, options: LayoutOptions, skip_malformed: bool, r
     if labels["number"]:
         notes.append(f"numeric labels mapped by --numeric_labels {','.join(options.numeric_labels)}")
     rows.layout.append(", ".join(notes))
+
+
+def _skip_or_raise(error: MalformedRowError, rows: SourceRows, skip_malformed: bool) -> None:
+    if not skip_malformed:
+        raise error
+    rows.skipped.append(str(error))
 
 
 def _decoded_lines(data: bytes) -> list[str | None]:
@@ -268,8 +277,6 @@ def _records(lines: list[str | None], separator: str, pandas: bool) -> list[_Rec
 
 def _layout(path: Path, records: list[_Record], separator: str, options: LayoutOptions) -> _Layout:
     """Find the columns from the header line or, without one, from the number of fields and the labels' column."""
-    if not records:
-        raise HfnewsError(f"{path} holds no rows")
     named = None if options.header is False else _header_columns(records[0].fields)
     header = named is not None or bool(options.header)
     body = records[1:] if header else records
