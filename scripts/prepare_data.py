@@ -54,7 +54,12 @@ def parse_args(args: list[str] | None = None) -> argparse.Namespace:
         help="Skip (and list) malformed rows instead of stopping.",
     )
     layout = parser.add_argument_group("layout of split files (detected; these override the detection)")
-    layout.add_argument("--column_order", choices=COLUMN_ORDERS, help="Order of the category and title columns.")
+    layout.add_argument(
+        "--column_order",
+        choices=COLUMN_ORDERS,
+        metavar="{" + " | ".join(COLUMN_ORDERS) + "}",
+        help="Order of the category and title columns.",
+    )
     layout.add_argument("--header", default=None, **flag, help="Whether each file's first line is a header line.")
     layout.add_argument(
         "--quoting", choices=QUOTINGS, help="'pandas' decodes pandas to_csv quoting; 'none' keeps every character."

@@ -11,14 +11,14 @@ import functools
 from pathlib import Path
 
 import pytest
-from helpers import DEV_CSV, requires_shared_data
+from helpers import DEV_CSV, SHARED_DATA, requires_shared_data
 
 from hfnews.data import load_news_corpus
 from hfnews.rows import CATEGORIES
 from hfnews.sources import read_source
 
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+CASES = SHARED_DATA.parent / "cases"
 NLP100_CASES = ["nlp100_pandas_quoted", "nlp100_crlf", "nlp100_title_first", "nlp100_header", "nlp100_index_column"]
 NLP100_CASES += ["nlp100_trailing_blank"]
 
