@@ -20,7 +20,8 @@ ends, a byte-order mark or a trailing blank line. Each file is read on its own:
 
 A title never holds a tab or a line break, so a quoted field over several lines is a record that pandas merged when it
 read the corpus with CSV quoting: it is refused with its file and lines, or skipped and listed with `skip_malformed`.
-Every detection can be overridden through `LayoutOptions`.
+Every detection can be overridden through `LayoutOptions`. Every row is kept (the files already hold the publishers
+and the split their author chose).
 """
 
 import codecs
@@ -162,14 +163,10 @@ def _read_split_file(path: Path, options: LayoutOptions, skip_malformed: bool, r
     pandas = options.quoting == "pandas" if options.quoting is not None else _looks_pandas_quoted(lines, separator)
     records = _records(lines, separator, pandas)
     readable = [record for record in records if record.fields is not None]
-    if not readable:  # every row is malformed (each raises or is skipped below) or there is none
-        for record in records:
-            _skip_or_raise(MalformedRowError(f"{path}, line {record.first}: {record.error}"), rows, skip_malformed)
-        return
-    layout = _layout(path, readable, separator, options)
-    data_records = records[1:] if layout.header else records
+    # With no readable row there is no layout to find: each row then raises its own error or is skipped.
+    layout = _layout(path, readable, separator, options) if readable else None
     unquoted, labels = 0, Counter()
-    for record in data_records:
+    for record in records[1:] if layout is not None and layout.header else records:
         try:
             title, label = _row(record, layout, options, str(path), rows)
         except MalformedRowError as error:
@@ -179,13 +176,20 @@ def _read_split_file(path: Path, options: LayoutOptions, skip_malformed: bool, r
         # pandas quotes exactly the fields holding a quote or the separator (a title holds no line break)
         unquoted += pandas and ('"' in title or separator in title)
         labels["number" if label.isdigit() else "name" if len(label) > 1 else "code"] += 1
-    notes = [f"{path.name}: {layout.description}"] + ["header line"] * layout.header + [_line_ends(data)]
+    if layout is None:
+        return
     blank = sum(1 for line in lines if line is not None and not line.strip())
-    notes += ["UTF-8 BOM"] * bom + [f"{blank} blank line(s)"] * (blank > 0)
-    notes += [f"pandas quoting, {unquoted} title(s) un-quoted"] * pandas + ["label names"] * (labels["name"] > 0)
-    if labels["number"]:
-        notes.append(f"numeric labels mapped by --numeric_labels {','.join(options.numeric_labels)}")
-    rows.layout.append(", ".join(notes))
+    notes = {
+        f"{path.name}: {layout.description}": True,
+        "header line": layout.header,
+        _line_ends(data): True,
+        "UTF-8 BOM": bom,
+        f"{blank} blank line(s)": blank > 0,
+        f"pandas quoting, {unquoted} title(s) un-quoted": pandas,
+        "label names": labels["name"] > 0,
+        f"numeric labels mapped by --numeric_labels {','.join(options.numeric_labels or ())}": labels["number"] > 0,
+    }
+    rows.layout.append(", ".join(note for note, applies in notes.items() if applies))
 
 
 def _skip_or_raise(error: MalformedRowError, rows: SourceRows, skip_malformed: bool) -> None:
@@ -257,8 +261,8 @@ def _records(lines: list[str | None], separator: str, pandas: bool) -> list[_Rec
             continue
         last = first
         if line.count('"') % 2:
-            closing = [n for n in range(first, len(lines)) if lines[n] is not None and lines[n].count('"') % 2]
-            last = closing[0] + 1 if closing else first
+            odd = (n for n in range(first, len(lines)) if lines[n] is not None and lines[n].count('"') % 2)
+            last = next(odd, first - 1) + 1
         fields, error = _parse_csv(lines[first - 1 : last], separator)
         if fields is None or last == first:
             records.append(_Record(first, first, fields, error and f"a line with {error}"))
@@ -282,12 +286,12 @@ def _layout(path: Path, records: list[_Record], separator: str, options: LayoutO
     body = records[1:] if header else records
     width = len(records[0].fields) if header else Counter(len(r.fields) for r in body).most_common(1)[0][0]
     body = [r.fields for r in body if len(r.fields) == width]
-    shown = "<TAB>" if separator == "\t" else ","
+    shown, kind = ("<TAB>", "tab") if separator == "\t" else (",", "comma")
     if named is not None and options.column_order is None:
         columns = named
-    elif width in (8, 9) and _is_index(body, width - 8):
+    elif width in (8, 9) and _leading_index(body, width - 8):
         columns = {name: position + width - 8 for position, name in enumerate(COLUMNS)}
-    elif width in (2, 3) and _is_index(body, width - 2):
+    elif width in (2, 3) and _leading_index(body, width - 2):
         pair = (width - 2, width - 1)
         if options.column_order is not None:
             first = pair[0] if options.column_order == "category,title" else pair[1]
@@ -296,7 +300,7 @@ def _layout(path: Path, records: list[_Record], separator: str, options: LayoutO
         columns = {"category": first, "title": pair[1] if first == pair[0] else pair[0]}
     else:
         raise HfnewsError(
-            f"{path}: {width} fields per line ({'tab' if separator == chr(9) else 'comma'}-separated); expected "
+            f"{path}: {width} fields per line ({kind}-separated); expected "
             "category and title in either order, optionally after pandas' index column, or the 8 newsCorpora "
             "columns, or a header line naming CATEGORY and TITLE"
         )
@@ -310,7 +314,7 @@ def _layout(path: Path, records: list[_Record], separator: str, options: LayoutO
         description = ("index, " if width > 8 else "") + "8 newsCorpora columns"
     else:
         description = shown.join(roles)
-    return _Layout(width, columns, header, description + ("" if separator == "\t" else " (comma-separated)"))
+    return _Layout(width, columns, header, description + ("" if kind == "tab" else " (comma-separated)"))
 
 
 def _header_columns(fields: list[str]) -> dict[str, int] | None:
@@ -325,9 +329,9 @@ def _header_columns(fields: list[str]) -> dict[str, int] | None:
     return columns
 
 
-def _is_index(body: list[list[str]], width: int) -> bool:
-    """Whether the first of `width` leading columns is pandas' integer index (no leading column: trivially true)."""
-    return width == 0 or (width == 1 and all(fields[0].strip().isdigit() for fields in body))
+def _leading_index(body: list[list[str]], leading: int) -> bool:
+    """Whether the `leading` columns before the known ones (none, or one) can be pandas' integer index."""
+    return leading == 0 or (leading == 1 and all(fields[0].strip().isdigit() for fields in body))
 
 
 def _category_column(path: Path, body: list[list[str]], pair: tuple[int, int], options: LayoutOptions) -> int:
@@ -352,8 +356,11 @@ def _refuse_numeric_labels(path: Path, body: list[list[str]], column: int, optio
         )
 
 
-def _row(record: _Record, layout: _Layout, options: LayoutOptions, where: str, rows: SourceRows) -> tuple[str, str]:
-    """Check one record and append it to `rows`; return its title and its label as written."""
+def _row(
+    record: _Record, layout: _Layout | None, options: LayoutOptions, where: str, rows: SourceRows
+) -> tuple[str, str]:
+    """Check one record and append it to `rows`; return its title and its label as written (`layout` is None only
+    when no row of the file is readable, so `record` holds an error)."""
 
     def bad(what: str) -> MalformedRowError:
         return MalformedRowError(f"{where}, line {record.first}: {what}")
