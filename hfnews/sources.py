@@ -15,7 +15,7 @@ import hashlib
 import io
 import os
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -158,23 +158,18 @@ def _decode(raw: bytes, where: str, number: int) -> str:
         raise MalformedRowError(f"{where}, line {number}: bytes that are not UTF-8 at byte {error.start}") from None
 
 
-def _checked_fields(
-    lines: Iterable[bytes],
-    where: str,
-    check: Callable[[list[str], str, int], None],
-    rows: SourceRows,
-    skip_malformed: bool,
-) -> Iterator[list[str]]:
-    """Split each line on tabs and check it; a bad line raises, or with `skip_malformed` is recorded and skipped."""
+def _checked_fields(lines: Iterable[bytes], where: str, rows: SourceRows, skip_malformed: bool) -> Iterator[list[str]]:
+    """Split each line on tabs and check it; a bad line raises, or with `skip_malformed` is recorded and skipped.
+    LF or CRLF ends a line; a byte-order mark before the first line and blank lines are neither rows nor errors."""
     for number, raw in enumerate(lines, 1):
         try:
             line = _decode(raw, where, number).removesuffix("\n").removesuffix("\r")
             if number == 1:
-                line = line.removeprefix("\ufeff")  # a UTF-8 byte-order mark
-            if not line.strip():  # a blank line is neither a row nor an error
+                line = line.removeprefix("\ufeff")
+            if not line.strip():
                 continue
             fields = line.split("\t")
-            check(fields, where, number)
+            check_corpus_fields(fields, where, number)
         except MalformedRowError as error:
             if not skip_malformed:
                 raise
@@ -189,7 +184,7 @@ def _read_csv_stream(stream: io.RawIOBase, where: str, size: int, skip_malformed
     # Only the official file is checked against its published digest; any other file is simply another corpus.
     digest = hashlib.sha256() if size == OFFICIAL_CSV_SIZE else None
     lines = _lines(stream, size, f"reading {Path(where).name}", digest)
-    for fields in _checked_fields(lines, where, check_corpus_fields, rows, skip_malformed):
+    for fields in _checked_fields(lines, where, rows, skip_malformed):
         _keep_publishers(rows, fields)
     if digest is not None and digest.hexdigest() != OFFICIAL_CSV_SHA256:
         raise ChecksumError(
