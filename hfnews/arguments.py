@@ -16,6 +16,7 @@ import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
 from .errors import HfnewsError
+from .split_files import LayoutOptions
 
 
 # Package data, so a wheel install finds the named configs as well as a checkout does (`configs/` links here).
@@ -80,6 +81,24 @@ class DataArguments:
     )
     split_seed: int = field(default=0, metadata={"help": "Seed of the 80/10/10 shuffle (problem 50)."})
     group_by: str = field(default="none", metadata={"help": "'story' keeps STORY clusters within one split."})
+    skip_malformed: bool = field(
+        default=False, metadata={"help": "Skip (and list) malformed rows of the source instead of stopping."}
+    )
+    column_order: str | None = field(
+        default=None,
+        metadata={"help": "Split files: 'category,title' or 'title,category' (default: detected per file)."},
+    )
+    header: bool | None = field(
+        default=None, metadata={"help": "Split files: whether the first line is a header line (default: detected)."}
+    )
+    quoting: str | None = field(
+        default=None,
+        metadata={"help": "Split files: 'pandas' decodes pandas to_csv quoting, 'none' keeps it (default: detected)."},
+    )
+    numeric_labels: str | None = field(
+        default=None,
+        metadata={"help": "Split files with numeric labels: the category of 0, 1, 2, ... in order, e.g. b,t,e,m."},
+    )
     min_frequency: int = field(default=2, metadata={"help": "Words seen fewer times in train get ID 0 (problem 80)."})
     lowercase: bool = field(default=True, metadata={"help": "Lower-case titles before the word lookup."})
     split_punctuation: bool = field(default=True, metadata={"help": "Split punctuation off words."})
@@ -96,6 +115,8 @@ class DataArguments:
     def __post_init__(self) -> None:
         if self.source is not None and self.dataset is not None:
             raise HfnewsError("pass either --source or --dataset, not both")
+        # A bad layout value fails here, before any work.
+        LayoutOptions(self.column_order, self.header, self.quoting, self.numeric_labels)
         for name in ("max_train_samples", "max_eval_samples", "train_eval_samples", "max_length"):
             value = getattr(self, name)
             if value is not None and value < 1:

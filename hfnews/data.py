@@ -9,7 +9,8 @@ import logging
 import os
 import shutil
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,22 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_fro
 
 from .download import cache_root
 from .errors import HfnewsError
-from .sources import CATEGORIES, NLP100_SPLIT_FILES, PUBLISHERS, SourceRows, read_source, resolve_source, source_files
+from .rows import all_skipped_error
+from .sources import (
+    CATEGORIES,
+    LABEL_NAMES,
+    NLP100_SPLIT_FILES,
+    PUBLISHERS,
+    LayoutOptions,
+    SourceRows,
+    read_source,
+    resolve_source,
+    source_files,
+)
 
 
 logger = logging.getLogger(__name__)
 
-LABEL_NAMES = ("business", "science_and_technology", "entertainment", "health")
 SPLITS = ("train", "validation", "test")
 TRAIN_FRACTION = 0.8
 GROUP_BY_CHOICES = ("none", "story")
@@ -39,17 +50,18 @@ FEATURES = Features(
         "timestamp": Value("int64"),
     }
 )
-_CACHE_VERSION = 1  # bump when the preparation changes what a cached corpus holds
+_CACHE_VERSION = 2  # bump when the preparation changes what a cached corpus holds
 
 
 @dataclass
 class PreparedCorpus:
-    """A prepared corpus and what preparing it reported."""
+    """A prepared corpus and what preparing it reported (`layout`: how each split file was read, one line each)."""
 
     dataset: DatasetDict
     skipped: list[str]
     rows_read: int
     from_cache: bool
+    layout: list[str] = field(default_factory=list)
 
 
 def load_news_corpus(
@@ -59,36 +71,59 @@ def load_news_corpus(
     group_by: str = "none",
     skip_malformed: bool = False,
     cache_dir: str | os.PathLike | None = None,
+    column_order: str | None = None,
+    header: bool | None = None,
+    quoting: str | None = None,
+    numeric_labels: str | Sequence[str] | None = None,
 ) -> PreparedCorpus:
     """Read a News Aggregator source and split it into `train`, `validation` and `test`.
 
     Args:
-        source: the official zip, a `newsCorpora.csv`, a URL of either, or a folder of NLP 100 `train.txt`,
-            `valid.txt`, `test.txt`; defaults to `$HFNEWS_SOURCE`, then the UCI archive.
+        source: the official zip, a `newsCorpora.csv`, Kaggle's `uci-news-aggregator.csv` (or a zip holding it), a
+            URL of any of these, or a folder of split files (`train`, `valid`/`val`/`dev`, `test`, each `.txt`,
+            `.tsv` or `.csv`, in any layout `hfnews.split_files` reads); defaults to `$HFNEWS_SOURCE`, then the UCI
+            archive.
         seed: the shuffle seed; the same seed gives the same split everywhere.
         group_by: `story` keeps each STORY cluster inside one split, so near-identical headlines cannot leak from
             train into evaluation; `none` shuffles rows.
         skip_malformed: skip rows that break the format (reported in `skipped`) instead of stopping.
         cache_dir: where prepared corpora and downloads are kept (default `$HFNEWS_CACHE` or `~/.cache/hfnews`).
+        column_order, header, quoting, numeric_labels: override what is detected in split files (see
+            `hfnews.split_files.LayoutOptions`); None detects. They apply to a folder only.
+
+    Raises:
+        HfnewsError: a missing source, an unreadable layout, or no row left (every row skipped as malformed, or none
+            of the kept publishers); `MalformedRowError` (a subclass) for a bad row without `skip_malformed`.
     """
     if group_by not in GROUP_BY_CHOICES:
         raise HfnewsError(f"group_by must be one of {', '.join(GROUP_BY_CHOICES)}, got {group_by!r}")
+    layout = LayoutOptions(column_order, header, quoting, numeric_labels)
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     path = resolve_source(source, root / "downloads")
     options = {"seed": seed, "group_by": group_by, "skip_malformed": skip_malformed, "version": _CACHE_VERSION}
-    cached = root / "corpus" / _cache_key(path, options)
+    cached = root / "corpus" / _cache_key(path, {**options, **asdict(layout)})
     if (cached / "report.json").exists():
         report = json.loads((cached / "report.json").read_text())
-        return PreparedCorpus(load_from_disk(str(cached / "dataset")), report["skipped"], report["rows_read"], True)
+        dataset = load_from_disk(str(cached / "dataset"))
+        corpus = PreparedCorpus(dataset, report["skipped"], report["rows_read"], True, report["layout"])
+    else:
+        corpus = _prepare(path, seed, group_by, skip_malformed, layout)
+        report = {"skipped": corpus.skipped, "rows_read": corpus.rows_read, "layout": corpus.layout}
+        _write_cache(cached, corpus.dataset, {**report, "source": str(path)})
+    for line in corpus.layout:
+        logger.info(line)
+    return corpus
 
-    rows = read_source(path, skip_malformed=skip_malformed)
+
+def _prepare(path: Path, seed: int, group_by: str, skip_malformed: bool, layout: LayoutOptions) -> PreparedCorpus:
+    rows = read_source(path, skip_malformed=skip_malformed, layout=layout)
+    if not len(rows) and rows.skipped and not rows.rows_read:
+        raise all_skipped_error(str(path), rows.skipped)
     if not len(rows):
         raise HfnewsError(f"{path} has no row of the publishers kept by problem 50 ({', '.join(PUBLISHERS)})")
     if rows.splits is not None and group_by != "none":
-        raise HfnewsError(f"{path} holds NLP 100 files whose split is fixed; group_by={group_by!r} cannot apply")
-    dataset = _build_dataset_dict(rows, seed, group_by)
-    _write_cache(cached, dataset, {"skipped": rows.skipped, "rows_read": rows.rows_read, "source": str(path)})
-    return PreparedCorpus(dataset, rows.skipped, rows.rows_read, False)
+        raise HfnewsError(f"{path} holds split files whose split is fixed; group_by={group_by!r} cannot apply")
+    return PreparedCorpus(_build_dataset_dict(rows, seed, group_by), rows.skipped, rows.rows_read, False, rows.layout)
 
 
 def _cache_key(path: Path, options: dict) -> str:

@@ -62,7 +62,16 @@ def load_corpus(data_args: DataArguments) -> tuple[DatasetDict, str]:
     if data_args.dataset is not None:
         dataset, where = load_prepared_corpus(data_args.dataset), data_args.dataset
     else:
-        corpus = load_news_corpus(data_args.source, seed=data_args.split_seed, group_by=data_args.group_by)
+        corpus = load_news_corpus(
+            data_args.source,
+            seed=data_args.split_seed,
+            group_by=data_args.group_by,
+            skip_malformed=data_args.skip_malformed,
+            column_order=data_args.column_order,
+            header=data_args.header,
+            quoting=data_args.quoting,
+            numeric_labels=data_args.numeric_labels,
+        )
         dataset, where = corpus.dataset, source_spec(data_args.source)
         check_corpus(dataset, where)
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,

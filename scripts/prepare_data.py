@@ -1,38 +1,88 @@
 """Problem 50: prepare the News Aggregator corpus as a DatasetDict (and the NLP 100 text files).
 
 python scripts/prepare_data.py --source ../shared/data/NewsAggregatorDataset-dev.zip --output_dir data/news
+
+Plain `argparse`, so preparing data imports neither torch nor transformers. The flags are those of
+`hfnews.arguments.DataArguments` where both exist (`--source`, `--group_by`, `--skip_malformed` and the layout
+overrides of split files).
 """
 
-from dataclasses import dataclass, field
-
-from transformers import HfArgumentParser
+import argparse
 
 from hfnews.cli import run_cli
 from hfnews.data import count_title_leakage, format_split_table, load_news_corpus, save_corpus
+from hfnews.split_files import COLUMN_ORDERS, QUOTINGS
 
 
-@dataclass
-class PrepareArguments:
-    output_dir: str = field(metadata={"help": "Folder for the DatasetDict (save_to_disk) and nlp100/*.txt."})
-    source: str | None = field(
-        default=None,
-        metadata={
-            "help": "Zip, newsCorpora.csv, URL of either, or a folder of NLP 100 train/valid/test.txt. "
-            "Default: $HFNEWS_SOURCE, else the UCI archive."
-        },
+def string_to_bool(value: str) -> bool:
+    """`true`/`false` as `HfArgumentParser` reads them (yes/no, t/f, y/n, 1/0 too)."""
+    if value.lower() in ("yes", "true", "t", "y", "1"):
+        return True
+    if value.lower() in ("no", "false", "f", "n", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def parse_args(args: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--output_dir",
+        "--output-dir",
+        required=True,
+        help="Folder for the DatasetDict (save_to_disk) and nlp100/*.txt.",
     )
-    seed: int = field(default=0, metadata={"help": "Shuffle seed; the same seed gives the same split everywhere."})
-    group_by: str = field(
-        default="none", metadata={"help": "'story' keeps every STORY cluster in one split (no story leakage)."}
+    parser.add_argument(
+        "--source",
+        help="Zip, newsCorpora.csv, Kaggle's uci-news-aggregator.csv, a URL of these, or a folder of split files "
+        "(train, valid/val/dev, test as .txt/.tsv/.csv). Default: $HFNEWS_SOURCE, else the UCI archive.",
     )
-    skip_malformed: bool = field(
-        default=False, metadata={"help": "Skip (and list) malformed rows instead of stopping."}
+    parser.add_argument(
+        "--seed", type=int, default=0, help="Shuffle seed; the same seed gives the same split everywhere."
     )
+    parser.add_argument(
+        "--group_by",
+        "--group-by",
+        default="none",
+        help="'story' keeps every STORY cluster in one split (no story leakage).",
+    )
+    flag = {"type": string_to_bool, "nargs": "?", "const": True}
+    parser.add_argument(
+        "--skip_malformed",
+        "--skip-malformed",
+        default=False,
+        **flag,
+        help="Skip (and list) malformed rows instead of stopping.",
+    )
+    layout = parser.add_argument_group("layout of split files (detected; these override the detection)")
+    layout.add_argument(
+        "--column_order",
+        choices=COLUMN_ORDERS,
+        metavar="{" + " | ".join(COLUMN_ORDERS) + "}",
+        help="Order of the category and title columns.",
+    )
+    layout.add_argument("--header", default=None, **flag, help="Whether each file's first line is a header line.")
+    layout.add_argument(
+        "--quoting", choices=QUOTINGS, help="'pandas' decodes pandas to_csv quoting; 'none' keeps every character."
+    )
+    layout.add_argument(
+        "--numeric_labels",
+        help="Category of the numeric labels 0, 1, 2, ... in order, as codes or names, e.g. b,t,e,m.",
+    )
+    return parser.parse_args(args)
 
 
 def main() -> None:
-    (args,) = HfArgumentParser(PrepareArguments).parse_args_into_dataclasses()
-    corpus = load_news_corpus(args.source, seed=args.seed, group_by=args.group_by, skip_malformed=args.skip_malformed)
+    args = parse_args()
+    corpus = load_news_corpus(
+        args.source,
+        seed=args.seed,
+        group_by=args.group_by,
+        skip_malformed=args.skip_malformed,
+        column_order=args.column_order,
+        header=args.header,
+        quoting=args.quoting,
+        numeric_labels=args.numeric_labels,
+    )
     save_corpus(corpus.dataset, args.output_dir)
     if corpus.skipped:
         print(f"skipped {len(corpus.skipped)} malformed row(s):")
