@@ -196,7 +196,7 @@ def format_split_table(dataset: DatasetDict) -> str:
     width = max(8, *(len(name) + 2 for name in names))
     lines = [f"{'split':<11}" + "".join(f"{name:>{width}}" for name in names) + f"{'total':>8}"]
     for split in dataset:
-        counts = Counter(dataset[split]["label"])
+        counts = Counter(dataset[split]["label"][:])  # [:] reads the column at once, not row by row
         cells = "".join(f"{counts.get(label, 0):>{width},}" for label in range(len(names)))
         lines.append(f"{split:<11}{cells}{len(dataset[split]):>8,}")
     return "\n".join(lines)
