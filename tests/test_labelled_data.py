@@ -264,11 +264,17 @@ def test_push_to_hub_offline_fails_at_once_and_a_hub_that_never_answers_fails_af
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("offline", ["1", "0"], ids=["offline", "no-token"])
-def test_push_to_hub_without_the_hub_ends_scripts_train_before_training_with_one_error_line(offline, tmp_path):
+@pytest.mark.parametrize(
+    ("offline", "token", "reason"),
+    [("1", "hf_not_a_real_token", "OfflineModeIsEnabled"), ("0", "", "LocalTokenNotFoundError")],
+    ids=["offline", "no-token"],
+)
+def test_push_to_hub_without_the_hub_ends_scripts_train_before_training_with_one_error_line(
+    offline, token, reason, tmp_path
+):
     files = write_csv(tmp_path, TEXTS, CODES)
     home = tmp_path / "hf-home"  # no saved token there
-    env = {**os.environ, "HF_HUB_OFFLINE": offline, "HF_TOKEN": "", "HF_HOME": str(home), "OMP_NUM_THREADS": "1",
+    env = {**os.environ, "HF_HUB_OFFLINE": offline, "HF_TOKEN": token, "HF_HOME": str(home), "OMP_NUM_THREADS": "1",
            "HFNEWS_CACHE": str(tmp_path / "cache")}  # fmt: skip
     env.pop("HF_TOKEN_PATH", None)
     output_dir = tmp_path / "out"
@@ -278,5 +284,5 @@ def test_push_to_hub_without_the_hub_ends_scripts_train_before_training_with_one
     assert done.returncode == 2, done.stderr[-3000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0] == done.stderr.strip().splitlines()[-1]
-    assert ("OfflineModeIsEnabled" if offline == "1" else "LocalTokenNotFoundError") in errors[0]
+    assert reason in errors[0]
     assert "Traceback" not in done.stderr and "epoch" not in done.stdout and not output_dir.exists()
