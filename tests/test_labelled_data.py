@@ -22,6 +22,7 @@ from helpers import TINY_TITLES
 from transformers import TrainingArguments, pipeline
 
 from hfnews.arguments import parse_train_args
+from hfnews.data import format_split_table
 from hfnews.errors import HfnewsError
 from hfnews.hub import check_hub_access
 from hfnews.labelled_data import load_labelled_dataset, load_labelled_files
@@ -199,6 +200,10 @@ def test_a_missing_validation_file_is_split_off_train_with_the_seed_and_said_so(
     assert (len(dataset["train"]), len(dataset["validation"]), len(dataset["test"])) == (28, 4, 8)
     assert sorted(dataset["train"]["text"][:] + dataset["validation"]["text"][:]) == sorted(TEXTS)
     assert sorted(dataset["validation"]["label"][:]) == [0, 1, 2, 3]  # stratified: one of each class
+    table = [line.split() for line in format_split_table(dataset).splitlines()]
+    assert table == [["split", "business", "entertainment", "health", "tech", "total"], ["train", *"7777", "28"],
+                     ["validation", *"1111", "4"], ["test", *"2222", "8"]]  # fmt: skip
+    assert format_split_table(dataset) in caplog.text
     again = load_labelled_files(files["train"], test_file=files["test"], seed=3)
     other = load_labelled_files(files["train"], test_file=files["test"], seed=4)
     assert again["validation"]["text"][:] == dataset["validation"]["text"][:] != other["validation"]["text"][:]
