@@ -127,6 +127,8 @@ class DataArguments:
             raise HfnewsError(
                 "--text_column_name/--label_column_name apply to --train_file or --dataset, not the UCI corpus"
             )
+        if self.group_by != "none" and len(inputs) == 1 and inputs[0] != "--source":
+            raise HfnewsError(f"--group_by {self.group_by} groups the UCI corpus' STORY clusters; not {inputs[0]}")
         if self.text_column_name == self.label_column_name:
             raise HfnewsError(f"--text_column_name and --label_column_name are both {self.text_column_name!r}")
         for name in ("max_train_samples", "max_eval_samples", "train_eval_samples", "max_length"):

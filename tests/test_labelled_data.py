@@ -237,6 +237,7 @@ BAD_DATA_ARGUMENTS = {
     "absent file": (["--train_file", "{tmp}/absent.csv"], "absent.csv: no such file"),
     "columns of the UCI corpus": (["--text_column_name", "sentence"], "apply to --train_file or --dataset"),
     "same column twice": (["--train_file", "{csv}", "--label_column_name", "text"], "are both 'text'"),
+    "stories of other data": (["--train_file", "{csv}", "--group_by", "story"], "STORY clusters; not --train_file"),
 }
 
 
