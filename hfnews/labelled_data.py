@@ -106,15 +106,23 @@ def prepare_labelled_data(
 ) -> DatasetDict:
     """Keep the text and label columns of each split as `text`/`label`, turn labels into train's `ClassLabel` and
     split off train whatever of validation/test is absent or unlabelled. `where` names each split in errors."""
-    parts = {split: _text_and_label(part, where[split], text_column, label_column) for split, part in parts.items()}
+    for split, part in parts.items():
+        absent = {text_column, label_column} - set(part.column_names)
+        if absent:
+            raise HfnewsError(
+                f"{where[split]} lacks the column(s) {', '.join(sorted(absent))}; it has "
+                f"{', '.join(part.column_names)}: name the text and label columns with --text_column_name and "
+                "--label_column_name"
+            )
     raw = {split: _raw_labels(part, where[split], label_column) for split, part in parts.items()}
     for split in list(parts)[1:]:
         if all(value is None for value in raw[split]):
             logger.info("%s: no row has a label (hidden test labels?); it is split off train instead", where[split])
             del parts[split], raw[split]
+    texts = {split: _texts(part, where[split], text_column) for split, part in parts.items()}
     for split, values in raw.items():
-        _check_labelled(values, where[split], label_column)
-    names, ids = _label_names(parts["train"].features["label"], raw["train"], where["train"], label_column)
+        _check_every_row(values, where[split], label_column)
+    names, ids = _label_names(parts["train"].features[label_column], raw["train"], where["train"], label_column)
     for split in list(parts)[1:]:
         unknown = Counter(value for value in raw[split] if value not in ids)
         if unknown:
@@ -126,10 +134,8 @@ def prepare_labelled_data(
     features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
     dataset = DatasetDict(
         {
-            split: Dataset.from_dict(
-                {"text": part["text"][:], "label": [ids[value] for value in raw[split]]}, features
-            )
-            for split, part in parts.items()
+            split: Dataset.from_dict({"text": texts[split], "label": [ids[value] for value in raw[split]]}, features)
+            for split in parts
         }
     )
     dataset = split_off_missing(dataset, seed)
@@ -137,51 +143,43 @@ def prepare_labelled_data(
     return dataset
 
 
-def _text_and_label(part: Dataset, where: str, text_column: str, label_column: str) -> Dataset:
-    absent = {text_column, label_column} - set(part.column_names)
-    if absent:
-        raise HfnewsError(
-            f"{where} lacks the column(s) {', '.join(sorted(absent))}; it has {', '.join(part.column_names)}: "
-            "name the text and label columns with --text_column_name and --label_column_name"
-        )
-    part = part.select_columns([text_column, label_column])
-    if part.features[text_column] != Value("string"):
-        texts = part[text_column][:]  # a list: iterating a Column reads row by row, ~30 us a row
-        missing = sum(text is None for text in texts)
-        if missing or not isinstance(part.features[text_column], Value):
-            raise HfnewsError(
-                f"{where}: column {text_column!r} must hold a text on every row "
-                f"({part.features[text_column]}, {missing:,} rows empty)"
-            )
-        part = part.cast_column(text_column, Value("string"))  # e.g. a CSV column of numbers read as int64
-    return part.rename_columns({text_column: "text", label_column: "label"})
+def _texts(part: Dataset, where: str, text_column: str) -> list[str]:
+    """The text of every row; numbers (a CSV column pandas read as int64, say) are written out as text."""
+    feature = part.features[text_column]
+    if not isinstance(feature, Value):
+        raise HfnewsError(f"{where}: column {text_column!r} holds {feature}, not texts; name the text column")
+    texts = part[text_column][:]  # [:] reads the column at once; iterating a Column reads row by row (~30 us a row)
+    _check_every_row(texts, where, text_column)
+    return texts if "string" in feature.dtype else [str(text) for text in texts]
 
 
 def _raw_labels(part: Dataset, where: str, label_column: str) -> list:
     """The label of every row as a name (ClassLabel), an int or a string; `None` where the row has none."""
-    feature, values = part.features["label"], part["label"][:]
+    feature, values = part.features[label_column], part[label_column][:]
     if isinstance(feature, ClassLabel):
         return [None if value is None or value < 0 else feature.int2str(value) for value in values]
     if isinstance(feature, Value) and (feature.dtype.startswith(("int", "uint")) or "string" in feature.dtype):
         return values
     if isinstance(feature, Value) and feature.dtype.startswith("float") and any(value is None for value in values):
-        return values  # integers with empty cells, read by pandas as floats: _check_labelled names the rows
+        return values  # integers with empty cells, read by pandas as floats: _check_every_row names the rows
     raise HfnewsError(
         f"{where}: column {label_column!r} holds {feature}; labels must be names (strings), integers or a ClassLabel"
     )
 
 
-def _check_labelled(values: list, where: str, label_column: str) -> None:
+def _check_every_row(values: list, where: str, column: str) -> None:
     empty = [row for row, value in enumerate(values) if value is None]
     if empty:
         rows = ", ".join(str(row) for row in empty[:_SHOWN])
         raise HfnewsError(
-            f"{where}: {len(empty):,} row(s) have no {label_column!r} (rows {rows}, counting from 0); "
-            "label every row or remove those rows"
+            f"{where}: {len(empty):,} row(s) have no {column!r} (rows {rows}, counting from 0); "
+            "fill them in or remove those rows"
         )
 
 
-def _label_names(feature, train_values: list, where: str, label_column: str) -> tuple[list[str], dict]:
+def _label_names(
+    feature: ClassLabel | Value, train_values: list, where: str, label_column: str
+) -> tuple[list[str], dict]:
     """The class names in id order, and the map from a raw label value (a name, an int or a string) to its id."""
     if isinstance(feature, ClassLabel):
         names = list(feature.names)

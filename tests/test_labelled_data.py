@@ -155,7 +155,7 @@ def test_a_label_that_train_lacks_is_one_error_naming_it(tmp_path):
         load_labelled_files(files["train"], files["validation"], files["test"])
 
 
-def test_fewer_than_two_classes_missing_labels_and_float_labels_are_clear_errors(tmp_path):
+def test_fewer_than_two_classes_empty_cells_and_float_labels_are_clear_errors(tmp_path):
     one = tmp_path / "one.csv"
     one.write_text("text,label\n" + "".join(f"title {i},pos\n" for i in range(20)), encoding="utf-8")
     with pytest.raises(HfnewsError, match="1 distinct label.*at least 2"):
@@ -164,6 +164,10 @@ def test_fewer_than_two_classes_missing_labels_and_float_labels_are_clear_errors
     empty.write_text("text,label\na,1\nb,\nc,0\nd,1\n", encoding="utf-8")
     with pytest.raises(HfnewsError, match=r"1 row\(s\) have no 'label' \(rows 1,"):
         load_labelled_files(empty)
+    no_text = tmp_path / "no_text.csv"
+    no_text.write_text("text,label\na,1\nb,0\n,1\nd,0\n", encoding="utf-8")
+    with pytest.raises(HfnewsError, match=r"no_text.csv: 1 row\(s\) have no 'text' \(rows 2,"):
+        load_labelled_files(no_text)
     floats = tmp_path / "floats.jsonl"
     floats.write_text("".join(json.dumps({"text": f"t{i}", "label": i / 2}) + "\n" for i in range(8)))
     with pytest.raises(HfnewsError, match="holds Value\\('float64'\\); labels must be"):
