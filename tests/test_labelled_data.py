@@ -168,6 +168,10 @@ def test_fewer_than_two_classes_empty_cells_and_float_labels_are_clear_errors(tm
     no_text.write_text("text,label\na,1\nb,0\n,1\nd,0\n", encoding="utf-8")
     with pytest.raises(HfnewsError, match=r"no_text.csv: 1 row\(s\) have no 'text' \(rows 2,"):
         load_labelled_files(no_text)
+    junk = tmp_path / "junk.json"
+    junk.write_text("text\tlabel\nnot json\t1\n", encoding="utf-8")
+    with pytest.raises(HfnewsError, match="junk.json cannot be read as JSON: .*JSON parse error"):
+        load_labelled_files(junk)
     floats = tmp_path / "floats.jsonl"
     floats.write_text("".join(json.dumps({"text": f"t{i}", "label": i / 2}) + "\n" for i in range(8)))
     with pytest.raises(HfnewsError, match="holds Value\\('float64'\\); labels must be"):
