@@ -16,6 +16,7 @@ import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
 from .errors import HfnewsError
+from .labelled_data import FILE_FORMATS
 from .split_files import LayoutOptions
 
 
@@ -77,9 +78,28 @@ class DataArguments:
         metadata={"help": "Zip, newsCorpora.csv, URL or NLP 100 folder; default $HFNEWS_SOURCE, else UCI."},
     )
     dataset: str | None = field(
-        default=None, metadata={"help": "A folder written by scripts/prepare_data.py (instead of --source)."}
+        default=None,
+        metadata={
+            "help": "A DatasetDict.save_to_disk folder (instead of --source): scripts/prepare_data.py's, or any with "
+            "a train split and a ClassLabel, integer or string label column."
+        },
     )
-    split_seed: int = field(default=0, metadata={"help": "Seed of the 80/10/10 shuffle (problem 50)."})
+    # The next five are the flags of transformers' run_classification.py, for any labelled text data.
+    train_file: str | None = field(
+        default=None,
+        metadata={"help": "A CSV, TSV, JSON or JSON Lines file of texts and labels (instead of --source)."},
+    )
+    validation_file: str | None = field(
+        default=None, metadata={"help": "Validation rows, as --train_file; default: a tenth of train, split off."}
+    )
+    test_file: str | None = field(
+        default=None, metadata={"help": "Test rows, as --train_file; default: a tenth of train, split off."}
+    )
+    text_column_name: str = field(default="text", metadata={"help": "The text column of --train_file/--dataset."})
+    label_column_name: str = field(default="label", metadata={"help": "The label column of --train_file/--dataset."})
+    split_seed: int = field(
+        default=0, metadata={"help": "Seed of the 80/10/10 shuffle (problem 50) and of splits taken off train."}
+    )
     group_by: str = field(default="none", metadata={"help": "'story' keeps STORY clusters within one split."})
     skip_malformed: bool = field(
         default=False, metadata={"help": "Skip (and list) malformed rows of the source instead of stopping."}
@@ -113,14 +133,37 @@ class DataArguments:
     )
 
     def __post_init__(self) -> None:
-        if self.source is not None and self.dataset is not None:
-            raise HfnewsError("pass either --source or --dataset, not both")
+        inputs = [f"--{name}" for name in ("source", "dataset", "train_file") if getattr(self, name) is not None]
+        if len(inputs) > 1:
+            raise HfnewsError(f"pass only one of --source, --dataset and --train_file, got {' and '.join(inputs)}")
+        for name in ("train_file", "validation_file", "test_file"):
+            if getattr(self, name) is not None:
+                check_data_file(name, getattr(self, name))
+        if self.train_file is None and (self.validation_file or self.test_file):
+            raise HfnewsError("--validation_file and --test_file need a --train_file")
+        columns = (self.text_column_name, self.label_column_name)
+        if self.train_file is None and self.dataset is None and columns != ("text", "label"):
+            raise HfnewsError(
+                "--text_column_name/--label_column_name apply to --train_file or --dataset, not the UCI corpus"
+            )
+        if self.group_by != "none" and len(inputs) == 1 and inputs[0] != "--source":
+            raise HfnewsError(f"--group_by {self.group_by} groups the UCI corpus' STORY clusters; not {inputs[0]}")
+        if self.text_column_name == self.label_column_name:
+            raise HfnewsError(f"--text_column_name and --label_column_name are both {self.text_column_name!r}")
         # A bad layout value fails here, before any work.
         LayoutOptions(self.column_order, self.header, self.quoting, self.numeric_labels)
         for name in ("max_train_samples", "max_eval_samples", "train_eval_samples", "max_length"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise HfnewsError(f"{name} must be a positive number, got {value}")
+
+
+def check_data_file(flag: str, path: str) -> None:
+    """A `--train_file`-like path must exist and end in a suffix of `labelled_data.FILE_FORMATS`."""
+    if Path(path).suffix.lower() not in FILE_FORMATS:
+        raise HfnewsError(f"--{flag} {path}: the name must end in {', '.join(FILE_FORMATS)} (it says the format)")
+    if not Path(path).is_file():
+        raise HfnewsError(f"--{flag} {path}: no such file")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from .errors import HfnewsError
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy")
 DPI = 100
+READABLE_CLASSES = 6  # a 700 x 600 px confusion matrix has room for this many classes' cells
 
 
 def _save(figure: Figure, path: str | os.PathLike) -> Path:
@@ -69,7 +70,8 @@ def plot_confusion_matrix(
     path: str | os.PathLike,
     title: str = "Confusion matrix",
 ) -> Path:
-    """Plot a confusion matrix (rows gold, columns predicted) with counts in the cells (700 x 600 px).
+    """Plot a confusion matrix (rows gold, columns predicted) with counts in the cells (700 x 600 px, and larger in
+    proportion beyond `READABLE_CLASSES` classes, so that each cell keeps room for its two lines of text).
 
     Cell colour is the count divided by its row total, i.e. the share of each gold class that went to each
     prediction, so small classes are as readable as large ones; the percentage is printed under the count.
@@ -94,7 +96,8 @@ def plot_confusion_matrix(
     # A gold class absent from the split has an all-zero row; show it as 0 rather than dividing by zero.
     shares = np.divide(counts, row_totals, out=np.zeros(counts.shape), where=row_totals > 0)
 
-    figure = Figure(figsize=(7, 6), dpi=DPI, layout="constrained")
+    scale = max(1.0, len(label_names) / READABLE_CLASSES)
+    figure = Figure(figsize=(7 * scale, 6 * scale), dpi=DPI, layout="constrained")
     axes = figure.subplots()
     image = axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
     figure.colorbar(image, ax=axes, label="share of gold class")

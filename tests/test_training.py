@@ -176,13 +176,16 @@ def test_model_card_describes_data_configuration_metrics_and_usage(trained):
 
 
 class FakeHub:
-    """Stands in for `huggingface_hub.HfApi`: `upload_folder` copies the folder, skipping `ignore_patterns` as the
-    Hub does (fnmatch on paths relative to the folder), into `root/upload-N`."""
+    """Stands in for `huggingface_hub.HfApi`: `whoami` accepts any token; `upload_folder` copies the folder, skipping
+    `ignore_patterns` as the Hub does (fnmatch on paths relative to the folder), into `root/upload-N`."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.created: list[str] = []
         self.uploads: list[tuple[str, Path]] = []
+
+    def whoami(self, token=None) -> dict:
+        return {"name": "someone"}
 
     def create_repo(self, repo_id: str, **kwargs) -> SimpleNamespace:
         self.created.append(repo_id)

@@ -189,3 +189,17 @@ def test_vocabulary_must_map_onto_rows_and_hold_the_special_tokens(sources):
         load_embedding_matrix(sources["kv"], {"[UNK]": 0, "cat": 1})
     matrix, coverage = load_embedding_matrix(sources["kv"], {"[UNK]": 0, "cat": 1}, pad_token=None)
     assert coverage.found == 1 and torch.all(matrix[0] != 0)
+
+
+@pytest.mark.parametrize("kind", ["text", "glove"])
+def test_a_utf8_byte_order_mark_does_not_hide_the_header_or_the_first_word(kind, sources, keyed, vocab, tmp_path):
+    """Windows editors save UTF-8 with a BOM; the first vector (`the`, the most frequent word) must still be found."""
+    with_bom = tmp_path / f"bom-{kind}.txt"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + sources[kind].read_bytes())
+    first_word = keyed.index_to_key[0]
+    assert sources[kind].read_text(encoding="utf-8").split("\n", 1)[kind == "text"].startswith(first_word + " ")
+    matrix, coverage = load_embedding_matrix(with_bom, vocab)
+    plain, _ = load_embedding_matrix(sources[kind], vocab)
+    assert first_word not in coverage.missing and coverage.found == len(COVERED)
+    torch.testing.assert_close(matrix[vocab[first_word]], torch.from_numpy(keyed[first_word]))
+    torch.testing.assert_close(matrix, plain)
