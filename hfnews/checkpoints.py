@@ -16,7 +16,14 @@ from pathlib import Path
 from transformers import Trainer
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
-from .integrity import TRAINER_STATE_NAME, DamagedFileError, check_checkpoint, publish_folder, staging_path
+from .integrity import (
+    STAGING_PREFIX,
+    TRAINER_STATE_NAME,
+    DamagedFileError,
+    check_checkpoint,
+    publish_folder,
+    staging_path,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -47,7 +54,10 @@ class StagedCheckpointTrainer(Trainer):
         staging = staging_path(final)
         staged = staging / final.name  # where the Trainer writes, given `staging` as its output folder
         if self.args.should_save:
-            shutil.rmtree(staging, ignore_errors=True)  # left by a run killed at this very step
+            # Staging folders present now were left by killed runs: one run writes one checkpoint at a time. Clear
+            # them, or they would fill the disk and go to the Hub with the output folder.
+            for stale in run_dir.glob(f"{STAGING_PREFIX}{PREFIX_CHECKPOINT_DIR}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
         self.accelerator.wait_for_everyone()
         self._staging_dir = staging
         try:

@@ -26,6 +26,7 @@ from .errors import HfnewsError
 
 
 MANIFEST_NAME = "manifest.json"
+STAGING_PREFIX = "tmp-"  # a folder being written is named tmp-<its final name>
 _CHUNK = 1 << 24
 # Files AutoTokenizer reads as JSON when present. Without tokenizer.json it can only convert a slow tokenizer's
 # vocabulary (BERT's vocab.txt, BPE's vocab.json, a SentencePiece or tiktoken model).
@@ -83,7 +84,7 @@ def write_text_atomically(path: str | os.PathLike, text: str, encoding: str = "u
 def staging_path(folder: str | os.PathLike) -> Path:
     """The temporary sibling a folder is built in before `publish_folder` gives it its name (`tmp-<name>`)."""
     folder = Path(folder)
-    return folder.with_name(f"tmp-{folder.name}")
+    return folder.with_name(f"{STAGING_PREFIX}{folder.name}")
 
 
 def publish_folder(staging: str | os.PathLike, folder: str | os.PathLike) -> None:
@@ -102,7 +103,7 @@ def staged_folder(folder: str | os.PathLike) -> Iterator[Path]:
     processes of one `accelerate launch` preparing the same corpus), its copy is kept and this one dropped.
     """
     folder = Path(folder)
-    staging = folder.with_name(f"tmp-{folder.name}.{os.getpid()}")
+    staging = folder.with_name(f"{STAGING_PREFIX}{folder.name}.{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:

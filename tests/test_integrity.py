@@ -191,13 +191,20 @@ def test_crash_while_writing_a_checkpoint_leaves_no_checkpoint_under_its_name(tm
     monkeypatch.setattr(transformers.Trainer, "_save_optimizer_and_scheduler", crash_at_second_checkpoint)
     output_dir = tmp_path / "out"
     with pytest.raises(RuntimeError, match="killed while writing"):
-        train_in_process(tiny_training_args(write_tiny_source(tmp_path), output_dir))
+        train_in_process(tiny_training_args(write_tiny_source(tmp_path), output_dir, "--num_train_epochs", "2"))
     first = output_dir / f"checkpoint-{TINY_STEPS_PER_EPOCH}"
     assert checkpoints_in(output_dir) == [first]
     assert (output_dir / f"tmp-checkpoint-{2 * TINY_STEPS_PER_EPOCH}").is_dir()  # the half-written one
     with caplog.at_level(logging.WARNING):
         assert resolve_resume(TrainingArguments(str(output_dir), resume_from_checkpoint="last")) == str(first)
     assert not warnings_of(caplog)
+
+    monkeypatch.undo()
+    (output_dir / "tmp-checkpoint-999").mkdir()  # left by an older kill at another step
+    resume = ["--num_train_epochs", "2", "--resume_from_checkpoint", "last"]
+    train_in_process(tiny_training_args(tmp_path / "newsCorpora.csv", output_dir, *resume))
+    assert not list(output_dir.glob("tmp-*"))  # the first write of the resumed run cleared what kills left
+    assert checkpoints_in(output_dir)[-1].name == f"checkpoint-{2 * TINY_STEPS_PER_EPOCH}"
 
 
 @pytest.mark.parametrize("damage", DAMAGES)
