@@ -14,11 +14,11 @@ import shutil
 from pathlib import Path
 
 from transformers import Trainer
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
 from .integrity import (
     STAGING_PREFIX,
-    TRAINER_STATE_NAME,
     DamagedFileError,
     check_checkpoint,
     publish_folder,

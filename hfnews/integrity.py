@@ -19,6 +19,7 @@ from typing import IO
 import torch
 import xxhash
 from safetensors import SafetensorError, safe_open
+from transformers.trainer import OPTIMIZER_NAME, SCALER_NAME, SCHEDULER_NAME, TRAINER_STATE_NAME
 from transformers.trainer_pt_utils import safe_globals
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME
 
@@ -32,10 +33,6 @@ _CHUNK = 1 << 24
 # vocabulary (BERT's vocab.txt, BPE's vocab.json, a SentencePiece or tiktoken model).
 TOKENIZER_JSON_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 SLOW_VOCABS = ("vocab.txt", "vocab.json", "*.model", "*.tiktoken")
-# What `Trainer._load_optimizer_and_scheduler` and `Trainer._load_rng_state` read on resume (transformers 5.24).
-OPTIMIZER_NAME, SCHEDULER_NAME, SCALER_NAME, TRAINER_STATE_NAME = (
-    "optimizer.pt", "scheduler.pt", "scaler.pt", "trainer_state.json",
-)  # fmt: skip
 
 
 class DamagedFileError(HfnewsError):
