@@ -7,7 +7,6 @@ same `DatasetDict` on any machine, and a second preparation only reads the cache
 import json
 import logging
 import os
-import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,6 +18,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_fro
 
 from .download import cache_root
 from .errors import HfnewsError
+from .integrity import DamagedFileError, check_json, staged_folder, update_with_file, verify_manifest, write_manifest
 from .rows import all_skipped_error
 from .sources import (
     CATEGORIES,
@@ -102,11 +102,8 @@ def load_news_corpus(
     path = resolve_source(source, root / "downloads")
     options = {"seed": seed, "group_by": group_by, "skip_malformed": skip_malformed, "version": _CACHE_VERSION}
     cached = root / "corpus" / _cache_key(path, {**options, **asdict(layout)})
-    if (cached / "report.json").exists():
-        report = json.loads((cached / "report.json").read_text())
-        dataset = load_from_disk(str(cached / "dataset"))
-        corpus = PreparedCorpus(dataset, report["skipped"], report["rows_read"], True, report["layout"])
-    else:
+    corpus = _read_cache(cached, path) if cached.exists() else None
+    if corpus is None:
         corpus = _prepare(path, seed, group_by, skip_malformed, layout)
         report = {"skipped": corpus.skipped, "rows_read": corpus.rows_read, "layout": corpus.layout}
         _write_cache(cached, corpus.dataset, {**report, "source": str(path)})
@@ -130,20 +127,33 @@ def _cache_key(path: Path, options: dict) -> str:
     """Hash the source's bytes (xxh3 reads ~10 GB/s, so even the 102 MB file costs a few ms) and the options."""
     hasher = xxhash.xxh3_128(json.dumps(options, sort_keys=True).encode())
     for file in source_files(path):
-        with open(file, "rb") as stream:
-            while chunk := stream.read(1 << 24):
-                hasher.update(chunk)
+        update_with_file(hasher, file)
     return hasher.hexdigest()
 
 
 def _write_cache(folder: Path, dataset: DatasetDict, report: dict) -> None:
-    """Write to a temporary folder, then rename, so an interrupted run never leaves a half cache behind."""
-    partial = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    dataset.save_to_disk(str(partial / "dataset"))
-    (partial / "report.json").write_text(json.dumps(report))
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+    """Write to a temporary folder that is renamed when complete, so an interrupted run never leaves a half cache
+    behind, with a manifest of what it must hold (every file's checksum, rows per split) for `_read_cache`."""
+    with staged_folder(folder) as staging:
+        dataset.save_to_disk(str(staging / "dataset"))
+        (staging / "report.json").write_text(json.dumps(report))
+        write_manifest(staging, rows={name: len(split) for name, split in dataset.items()})
+
+
+def _read_cache(folder: Path, source: Path) -> PreparedCorpus | None:
+    """The cached corpus in `folder`, or None after one warning when the entry is damaged (a file missing, cut
+    short or changed since `_write_cache` recorded it: a full disk, a killed copy), so that it is rebuilt."""
+    try:
+        rows = verify_manifest(folder)["rows"]
+        report = check_json(folder / "report.json")
+        dataset = load_from_disk(str(folder / "dataset"))
+        found = {name: len(split) for name, split in dataset.items()}
+        if found != rows:
+            raise DamagedFileError(folder / "dataset", f"holds {found} rows, not the {rows} written")
+    except DamagedFileError as error:
+        logger.warning("corpus cache damaged, rebuilding it from %s: %s", source, error)
+        return None
+    return PreparedCorpus(dataset, report["skipped"], report["rows_read"], True, report["layout"])
 
 
 def split_indices(n: int, seed: int, groups: list[str] | None = None) -> dict[str, np.ndarray]:

@@ -6,12 +6,14 @@ training split, their model built fresh from a config) and BERT (both come from 
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from .arguments import DataArguments, ModelArguments
 from .errors import HfnewsError
+from .integrity import DamagedFileError, check_model_folder, check_tokenizer_folder
 from .models import NewsCNNConfig, NewsRNNConfig
 from .tokenization import train_word_tokenizer
 from .vectors import VectorCoverage, load_embedding_matrix
@@ -41,15 +43,26 @@ def resolve_model_path(name_or_path: str) -> str:
     return str(module.get_model_path())
 
 
-def _from_pretrained(auto_class: type, name_or_path: str, **kwargs):
-    """`auto_class.from_pretrained` with an error that says what to pass instead of a traceback."""
+def _from_pretrained(auto_class: type, name_or_path: str, check: Callable[[str], None], **kwargs):
+    """`auto_class.from_pretrained` with an error that says what to pass instead of a traceback.
+
+    A local folder is first checked with `check` (from `hfnews.integrity`), so that a file cut short by a kill or a
+    full disk, a `config.json` that is not JSON or a missing tokenizer is one line naming the file.
+    """
     path = resolve_model_path(name_or_path)
     if not Path(path).exists() and not HUB_ID.fullmatch(path):
         raise HfnewsError(f"model folder not found: {path}; pass a save_pretrained folder or a Hub id")
-    if Path(path).exists() and not (Path(path) / "config.json").is_file():
-        raise HfnewsError(
-            f"{path} is not a model checkpoint (no config.json): pass a folder written by save_pretrained"
-        )
+    if Path(path).exists():
+        if not (Path(path) / "config.json").is_file():
+            raise HfnewsError(
+                f"{path} is not a model checkpoint (no config.json): pass a folder written by save_pretrained"
+            )
+        try:
+            check(path)
+        except DamagedFileError as error:
+            raise HfnewsError(
+                f"model folder {path} is damaged: {error}; save or copy it again, or pass another checkpoint"
+            ) from None
     try:
         return auto_class.from_pretrained(path, **kwargs)
     except OSError as error:
@@ -61,11 +74,22 @@ def _from_pretrained(auto_class: type, name_or_path: str, **kwargs):
 
 
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
-    return _from_pretrained(AutoTokenizer, name_or_path)
+    """The tokenizer of a model folder, packaged model name or Hub id.
+
+    Raises:
+        HfnewsError: when the folder is missing, holds no tokenizer or a damaged one, or the Hub is unreachable.
+    """
+    return _from_pretrained(AutoTokenizer, name_or_path, check_tokenizer_folder)
 
 
 def load_model(name_or_path: str, **kwargs) -> PreTrainedModel:
-    return _from_pretrained(AutoModelForSequenceClassification, name_or_path, **kwargs)
+    """The sequence classifier of a model folder, packaged model name or Hub id (`kwargs` go to `from_pretrained`).
+
+    Raises:
+        HfnewsError: when the folder is missing, its `config.json` is not JSON, its weights are missing or cut
+            short, or the Hub is unreachable.
+    """
+    return _from_pretrained(AutoModelForSequenceClassification, name_or_path, check_model_folder, **kwargs)
 
 
 def label_maps(label_names: list[str]) -> dict:

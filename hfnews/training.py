@@ -14,19 +14,19 @@ from transformers import (
     DataCollatorWithPadding,
     PreTrainedModel,
     PreTrainedTokenizerBase,
-    Trainer,
     TrainingArguments,
     set_seed,
 )
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
-from transformers.trainer_utils import get_last_checkpoint
 
 from .arguments import DataArguments, ModelArguments
 from .callbacks import TRAIN_KEY, VALIDATION_KEY, EpochReportCallback, QuietProgressCallback, history_from_logs
+from .checkpoints import StagedCheckpointTrainer, last_complete_checkpoint
 from .data import check_corpus, load_news_corpus
 from .errors import HfnewsError
 from .factory import build_model, build_tokenizer
 from .hub import check_hub_access
+from .integrity import DamagedFileError, check_checkpoint, write_text_atomically
 from .labelled_data import load_labelled_dataset, load_labelled_files
 from .metrics import build_compute_metrics, compute_confusion_matrix
 from .model_card import write_model_card
@@ -45,8 +45,9 @@ RECORDED_TRAINING_ARGS = (
 )  # fmt: skip
 
 
-class NewsTrainer(Trainer):
-    """`Trainer` whose model card is hfnews's (data, configuration, metrics, usage), also when pushing to the Hub."""
+class NewsTrainer(StagedCheckpointTrainer):
+    """`Trainer` whose model card is hfnews's (data, configuration, metrics, usage), also when pushing to the Hub,
+    and whose checkpoints appear only complete (`StagedCheckpointTrainer`)."""
 
     report: dict | None = None
 
@@ -105,17 +106,28 @@ def encode_corpus(dataset: DatasetDict, tokenizer: PreTrainedTokenizerBase, max_
 
 
 def resolve_resume(args: TrainingArguments) -> str | None:
-    """`--resume_from_checkpoint last` (or `true`) picks the newest checkpoint in the output folder."""
+    """The checkpoint `--resume_from_checkpoint` names, checked to load: `last` (or `true`) is the newest complete
+    checkpoint in the output folder; newer incomplete ones (a run killed while writing) are named in a warning.
+
+    Raises:
+        HfnewsError: when there is no complete checkpoint, or the named one is no checkpoint or is incomplete.
+    """
     value = args.resume_from_checkpoint
     if value is None:
         return None
     if value.lower() in ("last", "true"):
-        last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+        last = last_complete_checkpoint(args.output_dir)
         if last is None:
             raise HfnewsError(f"no checkpoint to resume from in {args.output_dir}")
         return last
     if not (Path(value) / "trainer_state.json").is_file():
         raise HfnewsError(f"{value} is not a Trainer checkpoint (no trainer_state.json); pass checkpoint-N")
+    try:
+        check_checkpoint(value)
+    except DamagedFileError as error:
+        raise HfnewsError(
+            f"checkpoint {value} is incomplete: {error}; resume from an earlier one or pass last"
+        ) from None
     return value
 
 
@@ -225,7 +237,7 @@ def run_training(model_args: ModelArguments, data_args: DataArguments, training_
 
 def write_outputs(output_dir: Path, report: dict) -> None:
     """`metrics.json`, the learning curves and the test confusion matrix."""
-    (output_dir / METRICS_FILE).write_text(json.dumps(report, indent=2, default=str))
+    write_text_atomically(output_dir / METRICS_FILE, json.dumps(report, indent=2, default=str))
     if report["history"]:
         plot_learning_curves(report["history"], output_dir / "learning_curves.png")
     plot_confusion_matrix(

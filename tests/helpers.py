@@ -64,3 +64,11 @@ def corpus_line(row_id: int, category: str, title: str, publisher: str) -> str:
 requires_shared_data = pytest.mark.skipif(
     not DEV_CSV.is_file(), reason=f"needs the development rows in {SHARED_DATA} (see its README)"
 )
+
+
+# What a kill or a full disk leaves of a file hfnews wrote: cut short, empty, or not there at all.
+DAMAGES = {
+    "truncated": lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]),
+    "empty": lambda path: path.write_bytes(b""),
+    "missing": lambda path: path.unlink(),
+}

@@ -301,7 +301,11 @@ def test_resume_after_kill_gives_the_same_result_as_an_uninterrupted_run(tmp_pat
     assert_succeeded(resumed)
     # It went on from the checkpoint: the first epoch was not trained again.
     assert "epoch 1/3 " not in resumed.stdout and "epoch 2/3 " in resumed.stdout and "epoch 3/3 " in resumed.stdout
-    whole, again = read_metrics(tmp_path / "whole"), read_metrics(killed)
+    assert_same_results(read_metrics(killed), read_metrics(tmp_path / "whole"))
+
+
+def assert_same_results(again: dict, whole: dict) -> None:
+    """A resumed run's metrics.json against an uninterrupted run's: the same scores, epoch by epoch."""
     assert again["test"]["accuracy"] == whole["test"]["accuracy"]
     assert again["test"]["loss"] == pytest.approx(whole["test"]["loss"], abs=1e-5)
     assert len(again["history"]) == len(whole["history"]) == 3
