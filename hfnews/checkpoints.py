@@ -17,13 +17,8 @@ from transformers import Trainer
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
-from .integrity import (
-    STAGING_PREFIX,
-    DamagedFileError,
-    check_checkpoint,
-    publish_folder,
-    staging_path,
-)
+from .integrity import STAGING_PREFIX, DamagedFileError, publish_folder, staging_path
+from .model_files import check_checkpoint
 
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 
 from .arguments import DataArguments, ModelArguments
 from .errors import HfnewsError
-from .integrity import DamagedFileError, check_model_folder, check_tokenizer_folder
+from .integrity import DamagedFileError
+from .model_files import check_model_folder, check_tokenizer_folder
 from .models import NewsCNNConfig, NewsRNNConfig
 from .tokenization import train_word_tokenizer
 from .vectors import VectorCoverage, load_embedding_matrix

@@ -3,9 +3,10 @@ when read so a damaged one is never used silently.
 
 A kill or a full disk leaves a file missing, empty or cut short. Writers here go through a temporary name and an
 `os.replace` (atomic on POSIX and Windows within one filesystem); readers open every file the way its loader does
-(safetensors header, `torch.load(weights_only=True)`, JSON) before the real load, and raise `DamagedFileError`, one
-line that names the file. Folders that hfnews keeps as caches carry a manifest of checksums (`write_manifest`,
-`verify_manifest`) so that a damaged entry is rebuilt instead of reused.
+(JSON here; safetensors headers and `torch.load(weights_only=True)` in `hfnews.model_files`) before the real load,
+and raise `DamagedFileError`, one line that names the file. This module imports neither torch nor transformers, so
+data-only work (the corpus cache) can use it. Folders that hfnews keeps as caches carry a manifest of checksums
+(`write_manifest`, `verify_manifest`) so that a damaged entry is rebuilt instead of reused.
 """
 
 import json
@@ -16,12 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-import torch
 import xxhash
-from safetensors import SafetensorError, safe_open
-from transformers.trainer import OPTIMIZER_NAME, SCALER_NAME, SCHEDULER_NAME, TRAINER_STATE_NAME
-from transformers.trainer_pt_utils import safe_globals
-from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME
 
 from .errors import HfnewsError
 
@@ -29,10 +25,6 @@ from .errors import HfnewsError
 MANIFEST_NAME = "manifest.json"
 STAGING_PREFIX = "tmp-"  # a folder being written is named tmp-<its final name>
 _CHUNK = 1 << 24
-# Files AutoTokenizer reads as JSON when present. Without tokenizer.json it can only convert a slow tokenizer's
-# vocabulary (BERT's vocab.txt, BPE's vocab.json, a SentencePiece or tiktoken model).
-TOKENIZER_JSON_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
-SLOW_VOCABS = ("vocab.txt", "vocab.json", "*.model", "*.tiktoken")
 
 
 class DamagedFileError(HfnewsError):
@@ -163,7 +155,7 @@ def verify_manifest(folder: str | os.PathLike) -> dict:
         raise DamagedFileError(folder / MANIFEST_NAME, "is not an hfnews manifest (no 'files' table)")
     for name, checksum in manifest["files"].items():
         path = folder / name
-        _require_file(path)
+        require_file(path)
         if file_checksum(path) != checksum:
             raise DamagedFileError(path, "changed since it was written (checksum differs)")
     return {key: value for key, value in manifest.items() if key != "files"}
@@ -173,7 +165,8 @@ def verify_manifest(folder: str | os.PathLike) -> dict:
 # Checking single files the way their loaders read them
 
 
-def _require_file(path: Path) -> None:
+def require_file(path: Path) -> None:
+    """Raise `DamagedFileError` when `path` is missing or empty."""
     if not path.is_file():
         raise DamagedFileError(path, "is missing")
     if path.stat().st_size == 0:
@@ -187,111 +180,8 @@ def check_json(path: str | os.PathLike):
         DamagedFileError: when the file is missing, empty or not JSON (a cut-short file is not).
     """
     path = Path(path)
-    _require_file(path)
+    require_file(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DamagedFileError(path, f"is not JSON ({error})") from None
-
-
-def check_safetensors(path: str | os.PathLike) -> None:
-    """Open a `.safetensors` file's header: `safe_open` fails unless the file covers every tensor it lists, so a
-    file cut short is caught without reading the tensors.
-
-    Raises:
-        DamagedFileError: when the file is missing, empty or cut short.
-    """
-    path = Path(path)
-    _require_file(path)
-    try:
-        with safe_open(path, framework="pt"):
-            pass
-    except SafetensorError as error:
-        raise DamagedFileError(path, f"is damaged ({error})") from None
-
-
-def check_torch_file(path: str | os.PathLike) -> None:
-    """Load a `torch.save` file as the Trainer does (`weights_only=True`, numpy allowed), memory-mapped so that the
-    tensors are not read: a cut-short file has lost the zip directory at its end and fails here.
-
-    Raises:
-        DamagedFileError: when the file is missing, empty or does not load.
-    """
-    path = Path(path)
-    _require_file(path)
-    try:
-        with safe_globals():  # the numpy types of the RNG state, allowed as `Trainer._load_rng_state` allows them
-            torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as error:  # torch reports a bad file as OSError, RuntimeError or a pickle error, by format
-        message = (str(error).strip() or type(error).__name__).splitlines()[0]
-        raise DamagedFileError(path, f"does not load ({message})") from None
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Checking folders: models, tokenizers, Trainer checkpoints
-
-
-def check_model_weights(folder: str | os.PathLike) -> list[Path]:
-    """Check the weights `from_pretrained` would read from `folder`, in its order of preference (safetensors, then
-    sharded safetensors, then PyTorch pickles); returns the weight files.
-
-    Raises:
-        DamagedFileError: naming the missing or damaged file (`model.safetensors` when there are no weights at all).
-    """
-    folder = Path(folder)
-    for single, index, check in (
-        (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, check_safetensors),
-        (WEIGHTS_NAME, WEIGHTS_INDEX_NAME, check_torch_file),
-    ):
-        if (folder / single).exists():
-            files = [folder / single]
-        elif (folder / index).exists():
-            weight_map = check_json(folder / index).get("weight_map", {})
-            files = [folder / name for name in sorted(set(weight_map.values()))]
-        else:
-            continue
-        for file in files:
-            check(file)
-        return files
-    raise DamagedFileError(folder / SAFE_WEIGHTS_NAME, "is missing (the folder has no model weights)")
-
-
-def check_model_folder(folder: str | os.PathLike) -> None:
-    """A `save_pretrained` model folder: `config.json` parses and the weights load.
-
-    Raises:
-        DamagedFileError: naming the first file at fault.
-    """
-    check_json(Path(folder) / "config.json")
-    check_model_weights(folder)
-
-
-def check_tokenizer_folder(folder: str | os.PathLike) -> None:
-    """A `save_pretrained` tokenizer folder: `tokenizer.json` (or a slow tokenizer's vocabulary to convert) is
-    there, and every tokenizer JSON file present parses.
-
-    Raises:
-        DamagedFileError: naming `tokenizer.json` when the folder holds no tokenizer, else the damaged file.
-    """
-    folder = Path(folder)
-    if not (folder / "tokenizer.json").exists() and not any(any(folder.glob(pattern)) for pattern in SLOW_VOCABS):
-        raise DamagedFileError(folder / "tokenizer.json", "is missing (the folder has no tokenizer)")
-    for name in TOKENIZER_JSON_FILES:
-        if (folder / name).exists():
-            check_json(folder / name)
-
-
-def check_checkpoint(folder: str | os.PathLike) -> None:
-    """A Trainer checkpoint that resuming can load: the model folder, optimizer, scheduler, trainer state, and the
-    RNG and gradient-scaler states when present (the Trainer resumes without them, so they are optional).
-
-    Raises:
-        DamagedFileError: naming the first file that is missing or does not load.
-    """
-    folder = Path(folder)
-    check_json(folder / TRAINER_STATE_NAME)
-    check_model_folder(folder)
-    for name in (OPTIMIZER_NAME, SCHEDULER_NAME):
-        check_torch_file(folder / name)
-    for optional in sorted([*folder.glob("rng_state*.pth"), *folder.glob(SCALER_NAME)]):
-        check_torch_file(optional)

@@ -26,10 +26,11 @@ from .data import check_corpus, load_news_corpus
 from .errors import HfnewsError
 from .factory import build_model, build_tokenizer
 from .hub import check_hub_access
-from .integrity import DamagedFileError, check_checkpoint, write_text_atomically
+from .integrity import DamagedFileError, write_text_atomically
 from .labelled_data import load_labelled_dataset, load_labelled_files
 from .metrics import build_compute_metrics, compute_confusion_matrix
 from .model_card import write_model_card
+from .model_files import check_checkpoint
 from .plots import plot_confusion_matrix, plot_learning_curves
 from .sources import source_spec
 from .vectors import VectorCoverage

@@ -36,7 +36,8 @@ from transformers import TrainingArguments
 from hfnews.arguments import parse_train_args
 from hfnews.data import load_news_corpus
 from hfnews.errors import HfnewsError
-from hfnews.integrity import DamagedFileError, atomic_write, check_checkpoint, staged_folder, verify_manifest
+from hfnews.integrity import DamagedFileError, atomic_write, staged_folder, verify_manifest
+from hfnews.model_files import check_checkpoint
 from hfnews.models import NewsCNNConfig, NewsCNNForSequenceClassification
 from hfnews.tokenization import train_word_tokenizer
 from hfnews.training import resolve_resume, run_training
