@@ -13,10 +13,11 @@ from optuna.trial import FixedTrial, TrialState, create_trial
 from transformers import TrainingArguments
 
 from hfnews import tuning
-from hfnews.arguments import CONFIG_DIR, DataArguments, ModelArguments, read_config
+from hfnews.arguments import CONFIG_DIR, SEARCH_DIR, DataArguments, ModelArguments, parse_tune_args, read_config
 from hfnews.cli import run_cli
+from hfnews.search_space import load_search_space
 from hfnews.training import prepare_experiment
-from hfnews.tuning import SEARCH_DIR, load_search_space, make_model_init, parse_tune_args, run_search
+from hfnews.tuning import make_model_init, run_search
 
 
 REPO = Path(__file__).resolve().parents[1]
