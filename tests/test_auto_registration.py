@@ -131,6 +131,7 @@ def test_pipeline_returns_readable_labels_and_probabilities(kind, tmp_path):
         assert sum(scores.values()) == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_saved_folder_loads_with_remote_code_where_hfnews_is_missing(kind, tmp_path):
     checkpoint = tmp_path / "checkpoint"

