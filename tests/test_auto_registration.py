@@ -19,6 +19,11 @@ from hfnews.models import (
 
 
 KINDS = ["rnn", "cnn"]
+# The same weights at other memory addresses may take another vectorised BLAS path that sums in another order, so
+# two forwards through equal weights can differ in the last bits (1.19e-7, one float32 eps, seen on another machine).
+# Sums over these tiny layers (under 64 terms) stay within a few eps of each other: 8 eps, relative and absolute.
+FLOAT32_EPS = torch.finfo(torch.float32).eps
+REORDERED_FLOAT32 = {"rtol": 8 * FLOAT32_EPS, "atol": 8 * FLOAT32_EPS}
 
 # Runs where hfnews cannot be imported, as on a machine that only has the saved folder.
 REMOTE_CODE_CHILD = (
@@ -91,8 +96,7 @@ def test_save_and_load_round_trip_keeps_every_parameter(kind, config_kwargs, tmp
         torch.testing.assert_close(
             loaded(input_ids, attention_mask=attention_mask).logits,
             model(input_ids, attention_mask=attention_mask).logits,
-            rtol=0,
-            atol=0,
+            **REORDERED_FLOAT32,
         )
 
 
@@ -127,6 +131,7 @@ def test_pipeline_returns_readable_labels_and_probabilities(kind, tmp_path):
         assert sum(scores.values()) == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_saved_folder_loads_with_remote_code_where_hfnews_is_missing(kind, tmp_path):
     checkpoint = tmp_path / "checkpoint"

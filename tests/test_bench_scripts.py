@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import DEV_CSV, KEPT_PUBLISHERS
+import pytest
+from helpers import DEV_CSV, KEPT_PUBLISHERS, requires_shared_data
 
 from hfnews.download import OFFICIAL_CSV_SIZE
 from hfnews.sources import read_source
@@ -33,6 +34,7 @@ def run_script(name: str, *args: str, env: dict | None = None) -> str:
     return done.stdout
 
 
+@requires_shared_data
 def test_stand_in_has_the_asked_rows_and_bytes_and_keeps_every_dev_row(tmp_path):
     bench = load_script("bench_prepare")
     path = tmp_path / "newsCorpora.csv"
@@ -60,6 +62,8 @@ def test_full_size_stand_in_is_one_byte_short_of_the_official_file():
     assert bench.stand_in_size(bench.OFFICIAL_ROWS) == OFFICIAL_CSV_SIZE - 1
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_bench_prepare_reports_rows_splits_times_and_memory_and_cleans_up(tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -74,6 +78,8 @@ def test_bench_prepare_reports_rows_splits_times_and_memory_and_cleans_up(tmp_pa
     assert list(scratch.iterdir()) == []
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_bench_overhead_reports_the_ratio_and_pipeline_throughput():
     out = run_script(
         "bench_overhead", "--source", str(DEV_CSV), "--max_train_samples", "64", "--max_eval_samples", "64",

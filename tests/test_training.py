@@ -22,7 +22,7 @@ import pytest
 import torch
 import transformers.trainer
 from datasets import Dataset, DatasetDict
-from helpers import DEV_CSV
+from helpers import DEV_CSV, requires_shared_data
 from model_helpers import HEADLINES
 from safetensors.torch import load_file
 from test_auto_registration import REMOTE_CODE_CHILD, scores_by_label
@@ -100,6 +100,8 @@ def dev_test_rows(corpus_cache: Path) -> Dataset:
     return load_news_corpus(DEV_CSV, cache_dir=corpus_cache).dataset["test"].select(range(EVAL_ROWS))
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_output_folder_holds_checkpoint_metrics_plots_and_card(trained):
     names = {path.name for path in trained.output_dir.iterdir()}
     kind = checkpoint_kind(trained.output_dir)
@@ -113,6 +115,8 @@ def test_output_folder_holds_checkpoint_metrics_plots_and_card(trained):
         assert config["bidirectional"] == (trained.name == "birnn")
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_metrics_json_has_history_and_test_scores_above_the_majority_class(trained):
     metrics = read_metrics(trained.output_dir)
     history = metrics["history"]
@@ -131,11 +135,15 @@ def test_metrics_json_has_history_and_test_scores_above_the_majority_class(train
     assert test["accuracy"] == pytest.approx(sum(matrix[i][i] for i in range(len(matrix))) / EVAL_ROWS)
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_each_epoch_prints_one_report_line_and_the_test_scores(trained):
     assert "epoch 1/2  train loss" in trained.stdout and "epoch 2/2  train loss" in trained.stdout
     assert "test accuracy" in trained.stdout
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_output_is_the_epoch_with_the_best_validation_accuracy(trained):
     metrics = read_metrics(trained.output_dir)
     best = max(metrics["history"], key=lambda row: row["eval_accuracy"])
@@ -148,6 +156,8 @@ def test_output_is_the_epoch_with_the_best_validation_accuracy(trained):
     assert all(torch.equal(saved[name], kept[name]) for name in saved)
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_pipeline_on_the_output_reproduces_the_test_accuracy_with_label_names(trained, dev_test_rows):
     classifier = pipeline("text-classification", model=str(trained.output_dir))
     predictions = classifier(list(dev_test_rows["text"]), batch_size=64)
@@ -159,6 +169,8 @@ def test_pipeline_on_the_output_reproduces_the_test_accuracy_with_label_names(tr
     assert correct / EVAL_ROWS == pytest.approx(read_metrics(trained.output_dir)["test"]["accuracy"], abs=1e-9)
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_model_card_describes_data_configuration_metrics_and_usage(trained):
     card = (trained.output_dir / "README.md").read_text(encoding="utf-8")
     metrics = read_metrics(trained.output_dir)
@@ -219,6 +231,8 @@ def files_under(folder: Path) -> dict[str, bytes]:
     return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
 
+@pytest.mark.slow
+@requires_shared_data
 def test_push_to_hub_uploads_the_output_folder_which_loads_without_hfnews(tmp_path, monkeypatch, one_thread):
     hub = FakeHub(tmp_path / "hub")
     monkeypatch.setattr(transformers.trainer, "hf_api", lambda: hub)
@@ -277,6 +291,7 @@ def wait_for_first_checkpoint(process: subprocess.Popen, output_dir: Path, timeo
     pytest.fail(f"no checkpoint in {output_dir} after {timeout}s")
 
 
+@requires_shared_data
 @pytest.mark.slow
 def test_resume_after_kill_gives_the_same_result_as_an_uninterrupted_run(tmp_path, corpus_cache):
     assert_succeeded(run(train_command(*RESUME_ARGS, "--output_dir", tmp_path / "whole"), corpus_cache))
@@ -315,6 +330,7 @@ def assert_same_results(again: dict, whole: dict) -> None:
     assert Path(again["best_checkpoint"]).name == Path(whole["best_checkpoint"]).name
 
 
+@requires_shared_data
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("launcher", "steps"),
@@ -382,6 +398,7 @@ BAD_ARGUMENTS = {
 }
 
 
+@pytest.mark.slow
 def test_unknown_model_ends_the_process_with_one_error_line_and_status_2(tmp_path):
     done = run(train_command("--model", "no_such_model", "--output_dir", tmp_path / "out"), tmp_path / "cache")
     assert done.returncode == 2

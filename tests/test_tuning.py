@@ -5,18 +5,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-import optuna
 import pytest
 import torch
-from helpers import DEV_CSV
-from optuna.trial import FixedTrial, TrialState, create_trial
+from helpers import DEV_CSV, requires_shared_data, requires_vectors
 from transformers import TrainingArguments
 
-from hfnews import tuning
-from hfnews.arguments import CONFIG_DIR, DataArguments, ModelArguments, read_config
+from hfnews.arguments import CONFIG_DIR, SEARCH_DIR, DataArguments, ModelArguments, parse_tune_args, read_config
 from hfnews.cli import run_cli
-from hfnews.training import prepare_experiment
-from hfnews.tuning import SEARCH_DIR, load_search_space, make_model_init, parse_tune_args, run_search
+
+
+# The search needs the `tune` extra; without it the whole module skips, saying so.
+optuna = pytest.importorskip("optuna", reason="needs optuna: pip install -e '.[tune]'")
+
+from optuna.trial import FixedTrial, TrialState, create_trial  # noqa: E402
+
+from hfnews import tuning  # noqa: E402
+from hfnews.search_space import load_search_space  # noqa: E402
+from hfnews.training import prepare_experiment  # noqa: E402
+from hfnews.tuning import make_model_init, run_search  # noqa: E402
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,6 +107,7 @@ def test_suggest_decodes_lists_and_vectors_fix_the_embedding_size(tmp_path):
     }  # fmt: skip
 
 
+@requires_vectors
 def test_model_init_builds_fresh_models_and_reads_vectors_once(tiny_csv, tmp_path, monkeypatch):
     path = tmp_path / "space.yaml"
     path.write_text(TINY_SPACE)
@@ -139,6 +146,8 @@ def test_bad_search_space_gives_one_error_line(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@requires_shared_data
+@requires_vectors
 def test_tune_script_writes_leaderboard_plot_and_a_best_config_that_trains(tmp_path):
     done = subprocess.run([sys.executable, str(TUNE), *tune_args(tmp_path, 2)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -177,6 +186,8 @@ def test_tune_script_writes_leaderboard_plot_and_a_best_config_that_trains(tmp_p
 
 
 @pytest.mark.slow
+@requires_shared_data
+@requires_vectors
 def test_interrupted_search_resumes_with_the_interrupted_trial(tmp_path):
     run_search(parse_tune_args(tune_args(tmp_path, 1)))
     # What a search killed (SIGKILL) during its second trial leaves behind: a RUNNING trial with drawn parameters.
@@ -193,6 +204,8 @@ def test_interrupted_search_resumes_with_the_interrupted_trial(tmp_path):
 
 
 @pytest.mark.slow
+@requires_shared_data
+@requires_vectors
 def test_trial_below_the_median_is_pruned_after_its_first_epoch(tmp_path):
     (tmp_path / "out").mkdir()
     study = optuna.create_study(

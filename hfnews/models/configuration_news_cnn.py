@@ -10,6 +10,33 @@ from transformers import PreTrainedConfig
 from transformers.activations import ACT2FN
 
 
+# Copied from hfnews.models.configuration_news_rnn.check_common_arguments
+def check_common_arguments(
+    sizes: dict[str, int],
+    flags: dict[str, bool],
+    classifier_dropout: float,
+    initializer_range: float,
+    pad_token_id: int | None,
+) -> None:
+    """Raise `ValueError` naming the first bad argument among those every headline classifier takes.
+
+    `sizes` must be positive ints (`sizes["vocab_size"]` bounds `pad_token_id`), `flags` real bools.
+    """
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be True or False, got {value!r}")
+    if not 0.0 <= classifier_dropout < 1.0:
+        raise ValueError(f"classifier_dropout must be in [0, 1), got {classifier_dropout!r}")
+    if not initializer_range > 0:
+        raise ValueError(f"initializer_range must be positive, got {initializer_range!r}")
+    vocab_size = sizes["vocab_size"]
+    if pad_token_id is not None and not 0 <= pad_token_id < vocab_size:
+        raise ValueError(f"pad_token_id must be None or in [0, vocab_size={vocab_size}), got {pad_token_id!r}")
+
+
 class NewsCNNConfig(PreTrainedConfig):
     """Embedding -> 1-D convolutions over word windows -> activation -> max-pool over time -> dropout -> linear.
 
@@ -43,10 +70,13 @@ class NewsCNNConfig(PreTrainedConfig):
         pad_token_id: int | None = None,
         **kwargs,
     ):
-        sizes = {"vocab_size": vocab_size, "embedding_dim": embedding_dim, "num_filters": num_filters}
-        for name, value in sizes.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_common_arguments(
+            {"vocab_size": vocab_size, "embedding_dim": embedding_dim, "num_filters": num_filters},
+            {"freeze_embeddings": freeze_embeddings},
+            classifier_dropout,
+            initializer_range,
+            pad_token_id,
+        )
         if isinstance(kernel_sizes, (str, bytes)) or not isinstance(kernel_sizes, Sequence) or not kernel_sizes:
             raise ValueError(f"kernel_sizes must be a non-empty list of odd positive ints, got {kernel_sizes!r}")
         for size in kernel_sizes:
@@ -54,14 +84,6 @@ class NewsCNNConfig(PreTrainedConfig):
                 raise ValueError(f"kernel_sizes must hold odd positive ints (e.g. [3, 5]), got {size!r}")
         if activation not in ACT2FN:
             raise ValueError(f"activation must be an ACT2FN name such as 'relu', 'tanh' or 'gelu', got {activation!r}")
-        if not isinstance(freeze_embeddings, bool):
-            raise ValueError(f"freeze_embeddings must be True or False, got {freeze_embeddings!r}")
-        if not 0.0 <= classifier_dropout < 1.0:
-            raise ValueError(f"classifier_dropout must be in [0, 1), got {classifier_dropout!r}")
-        if not initializer_range > 0:
-            raise ValueError(f"initializer_range must be positive, got {initializer_range!r}")
-        if pad_token_id is not None and not 0 <= pad_token_id < vocab_size:
-            raise ValueError(f"pad_token_id must be None or in [0, vocab_size={vocab_size}), got {pad_token_id!r}")
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.num_filters = num_filters

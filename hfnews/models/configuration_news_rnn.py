@@ -11,6 +11,32 @@ CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu")
 
 
+def check_common_arguments(
+    sizes: dict[str, int],
+    flags: dict[str, bool],
+    classifier_dropout: float,
+    initializer_range: float,
+    pad_token_id: int | None,
+) -> None:
+    """Raise `ValueError` naming the first bad argument among those every headline classifier takes.
+
+    `sizes` must be positive ints (`sizes["vocab_size"]` bounds `pad_token_id`), `flags` real bools.
+    """
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be True or False, got {value!r}")
+    if not 0.0 <= classifier_dropout < 1.0:
+        raise ValueError(f"classifier_dropout must be in [0, 1), got {classifier_dropout!r}")
+    if not initializer_range > 0:
+        raise ValueError(f"initializer_range must be positive, got {initializer_range!r}")
+    vocab_size = sizes["vocab_size"]
+    if pad_token_id is not None and not 0 <= pad_token_id < vocab_size:
+        raise ValueError(f"pad_token_id must be None or in [0, vocab_size={vocab_size}), got {pad_token_id!r}")
+
+
 class NewsRNNConfig(PreTrainedConfig):
     """Embedding -> (bi)directional RNN/LSTM/GRU -> final hidden state -> dropout -> linear.
 
@@ -47,27 +73,22 @@ class NewsRNNConfig(PreTrainedConfig):
         pad_token_id: int | None = None,
         **kwargs,
     ):
-        for name, value in {
-            "vocab_size": vocab_size,
-            "embedding_dim": embedding_dim,
-            "hidden_size": hidden_size,
-            "num_layers": num_layers,
-        }.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        for name, value in {"bidirectional": bidirectional, "freeze_embeddings": freeze_embeddings}.items():
-            if not isinstance(value, bool):
-                raise ValueError(f"{name} must be True or False, got {value!r}")
+        check_common_arguments(
+            {
+                "vocab_size": vocab_size,
+                "embedding_dim": embedding_dim,
+                "hidden_size": hidden_size,
+                "num_layers": num_layers,
+            },
+            {"bidirectional": bidirectional, "freeze_embeddings": freeze_embeddings},
+            classifier_dropout,
+            initializer_range,
+            pad_token_id,
+        )
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
-        if not 0.0 <= classifier_dropout < 1.0:
-            raise ValueError(f"classifier_dropout must be in [0, 1), got {classifier_dropout!r}")
-        if not initializer_range > 0:
-            raise ValueError(f"initializer_range must be positive, got {initializer_range!r}")
-        if pad_token_id is not None and not 0 <= pad_token_id < vocab_size:
-            raise ValueError(f"pad_token_id must be None or in [0, vocab_size={vocab_size}), got {pad_token_id!r}")
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size

@@ -34,15 +34,16 @@ class NewsCNNEncoder(nn.Module):
         self.output_size = config.num_filters * len(config.kernel_sizes)
 
     def forward(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        mask = attention_mask.bool()
-        embeds = self.embedding(input_ids).masked_fill(~mask.unsqueeze(-1), 0.0)
+        """`(batch, seq_len)` int64 ids and their int64/bool mask -> `(batch, output_size)` float32 pooled features."""
+        mask = attention_mask.bool()  # (batch, seq_len)
+        embeds = self.embedding(input_ids).masked_fill(~mask.unsqueeze(-1), 0.0)  # (batch, seq_len, embedding_dim)
         if embeds.size(1) == 0:
             embeds = embeds.new_zeros(embeds.size(0), 1, embeds.size(2))
             mask = mask.new_zeros(mask.size(0), 1)
         pool_mask = mask.clone()
         pool_mask[:, 0] |= ~mask.any(dim=1)
-        windows = embeds.transpose(1, 2)  # (batch, embedding_dim, length), the layout nn.Conv1d expects
-        pooled = [
+        windows = embeds.transpose(1, 2)  # (batch, embedding_dim, seq_len), the layout nn.Conv1d expects
+        pooled = [  # each (batch, num_filters): odd kernels with padding k // 2 keep seq_len
             self.activation(conv(windows)).masked_fill(~pool_mask.unsqueeze(1), float("-inf")).amax(dim=2)
             for conv in self.convs
         ]
@@ -58,20 +59,20 @@ class NewsCNNPreTrainedModel(PreTrainedModel):
     _no_split_modules = ["NewsCNNEncoder"]
 
     def _init_weights(self, module: nn.Module) -> None:
-        """Random word vectors, Xavier convolutions and projections, zero biases.
+        """Xavier convolutions and projections over transformers' defaults (which give the random word vectors, std
+        `config.initializer_range`, and the zero padding row).
 
-        The `transformers.initialization` functions skip tensors that `from_pretrained` already loaded, so loaded
-        weights are never overwritten.
+        The base draws nn.Conv1d and nn.Linear from the same normal as the word vectors; Xavier scales them to their
+        fan-in and fan-out instead. The `transformers.initialization` functions skip tensors that `from_pretrained`
+        already loaded, so loaded weights are never overwritten.
         """
-        if isinstance(module, nn.Embedding):
-            init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
-            # A slice loses the "already loaded" flag the init functions check, so check it on the whole matrix.
-            if module.padding_idx is not None and not getattr(module.weight, "_is_hf_initialized", False):
-                init.zeros_(module.weight[module.padding_idx])
-        elif isinstance(module, (nn.Conv1d, nn.Linear)):
+        if isinstance(module, (nn.Conv1d, nn.Linear)):
             init.xavier_uniform_(module.weight)
             init.zeros_(module.bias)
+        else:
+            super()._init_weights(module)
 
+    # Copied from hfnews.models.modeling_news_rnn.NewsRNNPreTrainedModel.from_pretrained
     @classmethod
     def from_pretrained(cls, *args, **kwargs):
         """Load as usual, then re-apply `config.freeze_embeddings`: loading swaps in new, trainable parameters."""
@@ -80,13 +81,15 @@ class NewsCNNPreTrainedModel(PreTrainedModel):
         model.apply_embedding_freeze()
         return loaded
 
+    # Copied from hfnews.models.modeling_news_rnn.NewsRNNPreTrainedModel.apply_embedding_freeze
     def apply_embedding_freeze(self) -> None:
         """Make the word vectors trainable or not, as `config.freeze_embeddings` says."""
         self.get_input_embeddings().weight.requires_grad_(not self.config.freeze_embeddings)
 
 
+# Copied from hfnews.models.modeling_news_rnn.NewsRNNForSequenceClassification with RNN->CNN,rnn->cnn
 class NewsCNNForSequenceClassification(NewsCNNPreTrainedModel):
-    """NewsCNN with a linear layer on the pooled features: class scores for a batch of headlines."""
+    """NewsCNN with dropout and a linear layer on its encoder's features: class scores for a batch of headlines."""
 
     def __init__(self, config: NewsCNNConfig):
         super().__init__(config)
@@ -109,15 +112,24 @@ class NewsCNNForSequenceClassification(NewsCNNPreTrainedModel):
         labels: torch.LongTensor | None = None,
         return_dict: bool | None = None,
     ) -> SequenceClassifierOutput | tuple:
-        """Logits (and the cross-entropy loss when `labels` are given) for a batch of token-id rows.
+        """Class scores, and the mean cross-entropy loss when `labels` are given, for a batch of token-id rows.
 
-        `attention_mask=None` treats the positions holding `config.pad_token_id` as padding (every position is real
-        when the config has no pad token).
+        Args:
+            input_ids: `(batch, seq_len)` int64 token ids, padded on either side; `seq_len` may be 0.
+            attention_mask: `(batch, seq_len)` int64 or bool, 1 for real words and 0 for padding. `None` treats the
+                positions holding `config.pad_token_id` as padding (every position is real without a pad token).
+            labels: `(batch,)` int64 class ids in `[0, config.num_labels)`.
+            return_dict: a `SequenceClassifierOutput` when true (default: `config.return_dict`), else the tuple
+                `(loss, logits)`, or `(logits,)` without labels.
+
+        Returns:
+            `logits`: `(batch, num_labels)` float32 (the weights' dtype); `loss`: a float32 scalar, or `None`.
         """
         if attention_mask is None:
             pad_id = self.config.pad_token_id
             attention_mask = torch.ones_like(input_ids, dtype=torch.bool) if pad_id is None else input_ids != pad_id
-        logits = self.classifier(self.dropout(self.cnn(input_ids, attention_mask)))
+        features = self.cnn(input_ids, attention_mask)  # (batch, output_size)
+        logits = self.classifier(self.dropout(features))  # (batch, num_labels)
         loss = None if labels is None else self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
         output = SequenceClassifierOutput(loss=loss, logits=logits)
         return_dict = self.config.return_dict if return_dict is None else return_dict

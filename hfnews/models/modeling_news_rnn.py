@@ -41,19 +41,20 @@ class NewsRNNEncoder(nn.Module):
         self.output_size = self.num_directions * config.hidden_size
 
     def forward(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        mask = attention_mask.bool()
+        """`(batch, seq_len)` int64 ids and their int64/bool mask -> `(batch, output_size)` float32 final states."""
+        mask = attention_mask.bool()  # (batch, seq_len)
         # Move each row's real words to the front, in order, so left- and right-padded batches read the same words.
         order = torch.sort(mask.int(), dim=1, descending=True, stable=True).indices
         input_ids, mask = input_ids.gather(1, order), mask.gather(1, order)
-        embeds = self.embedding(input_ids).masked_fill(~mask.unsqueeze(-1), 0.0)
+        embeds = self.embedding(input_ids).masked_fill(~mask.unsqueeze(-1), 0.0)  # (batch, seq_len, embedding_dim)
         if embeds.size(1) == 0:
             embeds = embeds.new_zeros(embeds.size(0), 1, embeds.size(2))
-        lengths = mask.sum(dim=1).clamp(min=1).cpu()  # length 0 -> one (zero-vector) step
+        lengths = mask.sum(dim=1).clamp(min=1).cpu()  # (batch,); length 0 -> one (zero-vector) step
         _, state = self.recurrent(pack_padded_sequence(embeds, lengths, batch_first=True, enforce_sorted=False))
         if isinstance(state, tuple):  # LSTM: (h_n, c_n)
             state = state[0]
         # h_n is (layers * directions, batch, hidden); keep the top layer's directions side by side.
-        top = state.view(-1, self.num_directions, state.size(1), state.size(2))[-1]
+        top = state.view(-1, self.num_directions, state.size(1), state.size(2))[-1]  # (directions, batch, hidden)
         return top.transpose(0, 1).reshape(state.size(1), self.output_size)
 
 
@@ -66,17 +67,15 @@ class NewsRNNPreTrainedModel(PreTrainedModel):
     _no_split_modules = ["NewsRNNEncoder"]
 
     def _init_weights(self, module: nn.Module) -> None:
-        """Random word vectors, orthogonal recurrences, Xavier projections, zero biases.
+        """Orthogonal recurrences and Xavier projections over transformers' defaults (which give the random word
+        vectors, std `config.initializer_range`, and the zero padding row).
 
-        transformers' default does not cover nn.RNN/nn.GRU. The `transformers.initialization` functions skip tensors
-        that `from_pretrained` already loaded, so loaded weights are never overwritten.
+        The base covers nn.LSTM (Xavier everywhere) but not nn.RNN/nn.GRU, and draws nn.Linear from the same normal
+        as the word vectors; orthogonal `weight_hh` keeps the recurrence from exploding or vanishing at the start.
+        The `transformers.initialization` functions skip tensors that `from_pretrained` already loaded, so loaded
+        weights are never overwritten.
         """
-        if isinstance(module, nn.Embedding):
-            init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
-            # A slice loses the "already loaded" flag the init functions check, so check it on the whole matrix.
-            if module.padding_idx is not None and not getattr(module.weight, "_is_hf_initialized", False):
-                init.zeros_(module.weight[module.padding_idx])
-        elif isinstance(module, nn.RNNBase):
+        if isinstance(module, nn.RNNBase):
             for name, param in module.named_parameters(recurse=False):
                 if name.startswith("weight_hh"):
                     init.orthogonal_(param)
@@ -87,6 +86,8 @@ class NewsRNNPreTrainedModel(PreTrainedModel):
         elif isinstance(module, nn.Linear):
             init.xavier_uniform_(module.weight)
             init.zeros_(module.bias)
+        else:
+            super()._init_weights(module)
 
     @classmethod
     def from_pretrained(cls, *args, **kwargs):
@@ -102,7 +103,7 @@ class NewsRNNPreTrainedModel(PreTrainedModel):
 
 
 class NewsRNNForSequenceClassification(NewsRNNPreTrainedModel):
-    """NewsRNN with a linear layer on the final hidden state: class scores for a batch of headlines."""
+    """NewsRNN with dropout and a linear layer on its encoder's features: class scores for a batch of headlines."""
 
     def __init__(self, config: NewsRNNConfig):
         super().__init__(config)
@@ -125,15 +126,24 @@ class NewsRNNForSequenceClassification(NewsRNNPreTrainedModel):
         labels: torch.LongTensor | None = None,
         return_dict: bool | None = None,
     ) -> SequenceClassifierOutput | tuple:
-        """Logits (and the cross-entropy loss when `labels` are given) for a batch of token-id rows.
+        """Class scores, and the mean cross-entropy loss when `labels` are given, for a batch of token-id rows.
 
-        `attention_mask=None` treats the positions holding `config.pad_token_id` as padding (every position is real
-        when the config has no pad token).
+        Args:
+            input_ids: `(batch, seq_len)` int64 token ids, padded on either side; `seq_len` may be 0.
+            attention_mask: `(batch, seq_len)` int64 or bool, 1 for real words and 0 for padding. `None` treats the
+                positions holding `config.pad_token_id` as padding (every position is real without a pad token).
+            labels: `(batch,)` int64 class ids in `[0, config.num_labels)`.
+            return_dict: a `SequenceClassifierOutput` when true (default: `config.return_dict`), else the tuple
+                `(loss, logits)`, or `(logits,)` without labels.
+
+        Returns:
+            `logits`: `(batch, num_labels)` float32 (the weights' dtype); `loss`: a float32 scalar, or `None`.
         """
         if attention_mask is None:
             pad_id = self.config.pad_token_id
             attention_mask = torch.ones_like(input_ids, dtype=torch.bool) if pad_id is None else input_ids != pad_id
-        logits = self.classifier(self.dropout(self.rnn(input_ids, attention_mask)))
+        features = self.rnn(input_ids, attention_mask)  # (batch, output_size)
+        logits = self.classifier(self.dropout(features))  # (batch, num_labels)
         loss = None if labels is None else self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
         output = SequenceClassifierOutput(loss=loss, logits=logits)
         return_dict = self.config.return_dict if return_dict is None else return_dict
