@@ -340,6 +340,7 @@ def test_kaggle_row_that_pandas_merged_is_refused_or_skipped(tmp_path):
 # --- scripts/prepare_data.py ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts a fresh interpreter
 def test_prepare_data_and_the_modules_it_uses_import_neither_torch_nor_transformers():
     # The package's __init__ imports the models, so stand in for it with a bare package of the same folder.
     code = (
