@@ -36,9 +36,14 @@ def format_epoch(row: dict, epochs: float, seconds: float) -> str:
     )
 
 
+def metric_key(metric: str) -> str:
+    """The log key of a `metric_for_best_model`, which the Trainer accepts with or without the `eval_` prefix."""
+    return metric if metric.startswith("eval_") else f"eval_{metric}"
+
+
 def format_early_stop(state: TrainerState, metric: str, patience: int) -> str:
     """Why training ended before its last epoch: `metric` (a `metric_for_best_model`) stopped improving."""
-    key = metric if metric.startswith("eval_") else f"eval_{metric}"
+    key = metric_key(metric)
     best_epoch = next((logs["epoch"] for logs in state.log_history if logs.get(key) == state.best_metric), None)
     best = "" if best_epoch is None else f" (epoch {best_epoch:g})"
     return (
@@ -82,8 +87,7 @@ class ValidationEarlyStoppingCallback(EarlyStoppingCallback):
     """
 
     def on_evaluate(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, metrics, **kwargs):
-        metric = args.metric_for_best_model
-        if (metric if metric.startswith("eval_") else f"eval_{metric}") in metrics:
+        if metric_key(args.metric_for_best_model) in metrics:
             super().on_evaluate(args, state, control, metrics, **kwargs)
 
 
