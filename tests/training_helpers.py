@@ -21,7 +21,7 @@ def write_tiny_corpus(path: Path, copies: int = 3) -> Path:
 
 def train_tiny(source: Path, output_dir: Path, *args: str) -> tuple[TrainingReport, str]:
     """`scripts/train.py --model tiny` on `source`, in-process on the CPU without trackers (unless `args` say so);
-    returns the report and what the run printed. Set `HFNEWS_CACHE` first to keep the prepared corpus private."""
+    returns the report and what the run printed. The corpus is prepared in `$HFNEWS_CACHE`."""
     command = ["--model", "tiny", "--source", str(source), "--output_dir", str(output_dir), "--use_cpu"]
     _, model_args, data_args, training_args = parse_train_args([*command, "--report_to", "none", *args])
     printed = io.StringIO()
