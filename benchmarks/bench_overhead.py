@@ -39,7 +39,7 @@ from transformers import (
     set_seed,
 )
 
-from hfnews.arguments import CONFIG_DIR, DataArguments, ModelArguments, read_config
+from hfnews.arguments import CONFIG_DIR, DataArguments, ModelArguments, NewsTrainingArguments, read_config
 from hfnews.cli import run_cli
 from hfnews.factory import build_model
 from hfnews.training import Experiment, build_trainer, prepare_experiment
@@ -62,7 +62,7 @@ TIMING_OVERRIDES = {
 def parse_config(name: str, overrides: dict) -> tuple[ModelArguments, DataArguments, TrainingArguments]:
     """The three argument dataclasses from `configs/NAME.yaml` with `overrides` on top."""
     values = {**read_config(CONFIG_DIR / f"{name}.yaml"), **overrides}
-    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
+    parser = HfArgumentParser((ModelArguments, DataArguments, NewsTrainingArguments))
     return parser.parse_dict(values)
 
 

@@ -177,6 +177,34 @@ class RunArguments:
     config: str | None = field(default=None, metadata={"help": "A YAML config file (instead of --model)."})
 
 
+@dataclass
+class NewsTrainingArguments(TrainingArguments):
+    """`TrainingArguments` plus the training options hfnews adds (as `Seq2SeqTrainingArguments` extends them)."""
+
+    early_stopping_patience: int | None = field(
+        default=None,
+        metadata={
+            "help": "Stop after N evaluations without a better metric_for_best_model (validation accuracy by "
+            "default; transformers' EarlyStoppingCallback)."
+        },
+    )
+    class_weights: str | None = field(
+        default=None,
+        metadata={
+            "help": "Weigh each class in the loss: 'balanced' (inverse frequency in the training split, "
+            "n_samples / (n_classes * count) as in scikit-learn) or LABEL=WEIGHT,... by label name (others 1)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        patience = self.early_stopping_patience
+        if patience is not None and patience < 1:
+            raise HfnewsError(f"early_stopping_patience must be a positive number of evaluations, got {patience}")
+        if patience is not None and (self.metric_for_best_model is None or self.eval_strategy == "no"):
+            raise HfnewsError("--early_stopping_patience needs --eval_strategy epoch and --metric_for_best_model")
+
+
 # Defaults that differ from TrainingArguments' own: per-epoch evaluation and checkpoints, the best one kept.
 TRAINING_DEFAULTS = {
     "eval_strategy": "epoch",
@@ -189,7 +217,7 @@ TRAINING_DEFAULTS = {
     "hub_strategy": "end",  # push the finished folder once, not every checkpoint
     "ddp_find_unused_parameters": False,  # every parameter takes part in every step
 }
-DATACLASSES = (RunArguments, ModelArguments, DataArguments, TrainingArguments)
+DATACLASSES = (RunArguments, ModelArguments, DataArguments, NewsTrainingArguments)
 # A search trains without checkpoints: a trial's value is its best epoch, and best.yaml retrains the winner.
 SEARCH_TRAINING_ARGS = ["--save_strategy", "no", "--load_best_model_at_end", "false"]
 
@@ -226,7 +254,7 @@ def read_config(path: Path) -> dict:
 
 def parse_train_args(
     args: list[str] | None = None,
-) -> tuple[RunArguments, ModelArguments, DataArguments, TrainingArguments]:
+) -> tuple[RunArguments, ModelArguments, DataArguments, NewsTrainingArguments]:
     """Parse `scripts/train.py`'s command line: named config first, then command-line overrides."""
     args = sys.argv[1:] if args is None else args
     pre = argparse.ArgumentParser(add_help=False)

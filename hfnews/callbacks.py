@@ -8,7 +8,7 @@ into one dict per epoch.
 import time
 
 from tqdm.auto import tqdm
-from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+from transformers import EarlyStoppingCallback, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_callback import ProgressCallback
 
 
@@ -36,12 +36,30 @@ def format_epoch(row: dict, epochs: float, seconds: float) -> str:
     )
 
 
-class EpochReportCallback(TrainerCallback):
-    """Print one line per epoch once both evaluation sets of that epoch are scored."""
+def metric_key(metric: str) -> str:
+    """The log key of a `metric_for_best_model`, which the Trainer accepts with or without the `eval_` prefix."""
+    return metric if metric.startswith("eval_") else f"eval_{metric}"
 
-    def __init__(self) -> None:
+
+def format_early_stop(state: TrainerState, metric: str, patience: int) -> str:
+    """Why training ended before its last epoch: `metric` (a `metric_for_best_model`) stopped improving."""
+    key = metric_key(metric)
+    best_epoch = next((logs["epoch"] for logs in state.log_history if logs.get(key) == state.best_metric), None)
+    best = "" if best_epoch is None else f" (epoch {best_epoch:g})"
+    return (
+        f"early stopping after epoch {state.epoch:g}: {key.removeprefix('eval_')} did not improve on "
+        f"{state.best_metric:.4f}{best} for {patience} evaluation(s) (--early_stopping_patience {patience})"
+    )
+
+
+class EpochReportCallback(TrainerCallback):
+    """Print one line per epoch once both evaluation sets of that epoch are scored, and, when early stopping
+    (`early_stopping_patience`) ends the run before its last step, when and why."""
+
+    def __init__(self, early_stopping_patience: int | None = None) -> None:
         self._started = time.perf_counter()
         self._scores: dict = {}
+        self.early_stopping_patience = early_stopping_patience
 
     def on_epoch_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs):
         self._started = time.perf_counter()
@@ -53,6 +71,24 @@ class EpochReportCallback(TrainerCallback):
             if state.is_world_process_zero:
                 tqdm.write(format_epoch(row, args.num_train_epochs, time.perf_counter() - self._started))
             self._scores = {}
+
+    def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs):
+        patience = self.early_stopping_patience
+        if patience is not None and state.global_step < state.max_steps and state.is_world_process_zero:
+            tqdm.write(format_early_stop(state, args.metric_for_best_model, patience))
+
+
+class ValidationEarlyStoppingCallback(EarlyStoppingCallback):
+    """transformers' `EarlyStoppingCallback`, counting only the evaluations that hold `metric_for_best_model`.
+
+    The Trainer scores the training rows and the validation split one after the other and calls `on_evaluate` for
+    each; the parent would warn on the training rows' scores (which lack `eval_validation_accuracy`) that early
+    stopping is disabled, although the validation scores that follow do count.
+    """
+
+    def on_evaluate(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, metrics, **kwargs):
+        if metric_key(args.metric_for_best_model) in metrics:
+            super().on_evaluate(args, state, control, metrics, **kwargs)
 
 
 class QuietProgressCallback(ProgressCallback):

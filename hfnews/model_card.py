@@ -1,117 +1,140 @@
-"""The model card (`README.md`) written next to every trained checkpoint and uploaded with it by `push_to_hub`."""
+"""The model card (`README.md`) written next to every trained checkpoint and uploaded with it by `push_to_hub`.
 
-import json
-from pathlib import Path
+Built the way setfit builds its cards (`setfit/model_card.py`): a dataclass holds what the card says, it turns into
+`huggingface_hub.ModelCardData` with `EvalResult`s (the YAML metadata and `model-index` the Hub shows as results),
+and `ModelCard.from_template` renders `model_card_template.md`, a Jinja template shipped next to this module.
 
-
-def _metrics_table(test: dict, label_names: list[str]) -> str:
-    lines = ["| class | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
-    for label in label_names:
-        lines.append(
-            f"| {label} | {test[f'precision_{label}']:.4f} | {test[f'recall_{label}']:.4f} | "
-            f"{test[f'f1_{label}']:.4f} | {int(test[f'support_{label}'])} |"
-        )
-    return "\n".join(lines)
-
-
-def _history_table(history: list[dict]) -> str:
-    lines = ["| epoch | train loss | train acc | valid loss | valid acc |", "|---:|---:|---:|---:|---:|"]
-    for row in history:
-        lines.append(
-            f"| {row['epoch']:g} | {row['train_loss']:.4f} | {row['train_accuracy']:.4f} | "
-            f"{row['eval_loss']:.4f} | {row['eval_accuracy']:.4f} |"
-        )
-    return "\n".join(lines)
-
-
-def render_model_card(report: dict, model_config: dict, repo_id: str) -> str:
-    """Markdown with Hub metadata, the data, the configuration, the metrics and a `pipeline()` snippet.
-
-    `report` is what `metrics.json` holds; `model_config` the model's `config.to_diff_dict()`.
-    """
-    test, labels, data = report["test"], report["label_names"], report["data"]
-    custom = model_config.get("model_type", "").startswith("hfnews-")
-    remote = ", trust_remote_code=True" if custom else ""
-    coverage = report.get("vectors_coverage")
-    coverage_line = (
-        f"- Pretrained word vectors: `{coverage['source']}`, covering {coverage['found']:,} of {coverage['total']:,} "
-        f"vocabulary words ({coverage['ratio']:.1%}); the rest started random.\n"
-        if coverage
-        else ""
-    )
-    config_json = json.dumps(
-        {k: v for k, v in model_config.items() if k not in ("id2label", "label2id", "auto_map")}, indent=2
-    )
-    training_json = json.dumps(report["training"], indent=2)
-    return f"""---
-library_name: transformers
-pipeline_tag: text-classification
-tags:
-- hfnews
-- text-classification
-- news
-metrics:
-- accuracy
-- f1
-model-index:
-- name: {repo_id}
-  results:
-  - task:
-      type: text-classification
-    dataset:
-      name: UCI News Aggregator (NLP 100, problem 50 split)
-      type: news-aggregator
-    metrics:
-    - type: accuracy
-      value: {test["accuracy"]:.4f}
-    - type: f1
-      name: macro F1
-      value: {test["macro_f1"]:.4f}
----
-
-# {repo_id}
-
-A news-headline classifier ({report["architecture"]}, trained with [hfnews](https://pypi.org/project/hfnews/)) for
-the four categories of the UCI News Aggregator corpus: {", ".join(f"`{name}`" for name in labels)}.
-
-## Data
-- Source: `{data["source"]}`; publishers Reuters, Huffington Post, Businessweek, Contactmusic.com and Daily Mail.
-- Split: shuffled with seed {data["split_seed"]} (grouped by `{data["group_by"]}`), {data["train"]:,} train /
-  {data["validation"]:,} validation / {data["test"]:,} test headlines.
-{coverage_line}
-## Results (test split)
-Accuracy **{test["accuracy"]:.4f}**, macro-F1 **{test["macro_f1"]:.4f}**, loss {test["loss"]:.4f}.
-
-{_metrics_table(test, labels)}
-
-Per epoch (the checkpoint is the epoch with the best validation accuracy):
-
-{_history_table(report["history"])}
-
-![learning curves](learning_curves.png)
-![confusion matrix](confusion_matrix.png)
-
-## Usage
-```python
-from transformers import pipeline
-
-classifier = pipeline("text-classification", model="{repo_id}"{remote})
-classifier("Fed raises interest rates for the first time in a decade", top_k=None)
-```
-
-## Configuration
-Model:
-```json
-{config_json}
-```
-Training:
-```json
-{training_json}
-```
+The card never publishes a local path: the model is named by its Hub id or its folder's name, the data by its file
+name and SHA-256 checksum, pretrained vectors by their file name. It names the classes the data has, whatever they are.
 """
 
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 
-def write_model_card(output_dir: str | Path, report: dict, model_config: dict, repo_id: str) -> Path:
-    path = Path(output_dir) / "README.md"
-    path.write_text(render_model_card(report, model_config, repo_id), encoding="utf-8")
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from .report import TrainingReport
+from .sources import resolve_source
+
+
+TEMPLATE_PATH = Path(__file__).parent / "model_card_template.md"
+CARD_FILE = "README.md"
+# Config keys the card leaves out: the labels are listed on their own, `auto_map` is plumbing.
+_HIDDEN_CONFIG_KEYS = ("id2label", "label2id", "auto_map")
+
+
+@dataclass
+class DataSource:
+    """The data as a card may name it: `name` (a file or folder name), `sha256` (hex digest of the file, or of the
+    folder's files in sorted order, each preceded by its relative path) and `url` (only for a downloaded source)."""
+
+    name: str
+    sha256: str
+    url: str | None = None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with file.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe_data_source(source: str) -> DataSource:
+    """Name and checksum a run's data: `source` is a file, a folder (NLP 100 files or a prepared corpus) or a URL
+    (read from the download cache, where the run has just put it). Raises `HfnewsError` when it does not exist."""
+    url = source if source.startswith(("http://", "https://")) else None
+    path = resolve_source(source)
+    return DataSource(name=path.name, sha256=_sha256(path), url=url)
+
+
+@dataclass
+class NewsCardData:
+    """What the card says about one run (the template reads these fields as `card.<name>`).
+
+    Args:
+        model_id (`str`): the Hub repo id once pushed, else the output folder's name.
+        report (`TrainingReport`): the run's `metrics.json`.
+        data (`DataSource`): the training data's name and checksum.
+        model_config (`dict`): the model's `config.to_diff_dict()`.
+        mistakes (`dict[str, list[dict]]`): the most confident test mistakes per gold label, see `error_analysis`.
+        has_learning_curves (`bool`): whether `learning_curves.png` was written (it needs at least one epoch).
+        example (`str`): the text the usage snippet classifies (a test row's, so it fits the data).
+    """
+
+    model_id: str
+    report: TrainingReport
+    data: DataSource
+    model_config: dict
+    mistakes: dict[str, list[dict]] = field(default_factory=dict)
+    has_learning_curves: bool = True
+    example: str = "A headline to classify"
+
+    @property
+    def example_literal(self) -> str:
+        """`example` as a Python string literal for the usage snippet (JSON strings are valid Python strings)."""
+        return json.dumps(self.example, ensure_ascii=False)
+
+    @property
+    def trust_remote_code(self) -> bool:
+        """hfnews's own architectures load through the modeling files shipped with the checkpoint."""
+        return self.model_config.get("model_type", "").startswith("hfnews-")
+
+    @property
+    def dataset_name(self) -> str:
+        return self.data.name.split(".")[0]
+
+    @property
+    def vectors_name(self) -> str | None:
+        coverage = self.report.vectors_coverage
+        return None if coverage is None else Path(str(coverage["source"])).name
+
+    @property
+    def config_json(self) -> str:
+        return json.dumps({k: v for k, v in self.model_config.items() if k not in _HIDDEN_CONFIG_KEYS}, indent=2)
+
+    @property
+    def training_json(self) -> str:
+        return json.dumps(self.report.training, indent=2, default=str)
+
+    def to_model_card_data(self) -> ModelCardData:
+        """The YAML metadata: library, task, tags and the test scores as `model-index` results."""
+        test = self.report.test
+
+        def result(metric_type: str, value: float, name: str) -> EvalResult:
+            return EvalResult(
+                task_type="text-classification", task_name="Text Classification",
+                dataset_type=self.dataset_name, dataset_name=self.data.name, dataset_split="test",
+                metric_type=metric_type, metric_value=value, metric_name=name,
+            )  # fmt: skip
+
+        return ModelCardData(
+            model_name=self.model_id,
+            library_name="transformers",
+            pipeline_tag="text-classification",
+            tags=["hfnews", "text-classification", self.report.architecture],
+            metrics=["accuracy", "f1"],
+            eval_results=[
+                result("accuracy", test["accuracy"], "Accuracy"),
+                result("f1", test["macro_f1"], "Macro F1"),
+            ],
+        )
+
+
+def render_model_card(card: NewsCardData) -> ModelCard:
+    """The card: `model_card_template.md` rendered with `card`, under `card.to_model_card_data()`'s metadata."""
+    return ModelCard.from_template(card.to_model_card_data(), template_path=str(TEMPLATE_PATH), card=card)
+
+
+def write_model_card(output_dir: str | Path, card: NewsCardData) -> Path:
+    """Render the card into `output_dir/README.md` (UTF-8) and return its path."""
+    path = Path(output_dir) / CARD_FILE
+    render_model_card(card).save(path)
     return path

@@ -4,7 +4,6 @@ Every architecture goes through `run_training`; `accelerate` (inside the Trainer
 processes, so `python scripts/train.py` and `accelerate launch scripts/train.py` run the same code.
 """
 
-import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,46 +18,57 @@ from transformers import (
 )
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-from .arguments import DataArguments, ModelArguments
-from .callbacks import TRAIN_KEY, VALIDATION_KEY, EpochReportCallback, QuietProgressCallback, history_from_logs
+from .arguments import DataArguments, ModelArguments, NewsTrainingArguments
+from .callbacks import (
+    TRAIN_KEY,
+    VALIDATION_KEY,
+    EpochReportCallback,
+    QuietProgressCallback,
+    ValidationEarlyStoppingCallback,
+)
 from .checkpoints import StagedCheckpointTrainer, last_complete_checkpoint
 from .data import check_corpus, load_news_corpus
+from .error_analysis import confident_mistakes, format_mistakes, prediction_records, write_predictions
 from .errors import HfnewsError
 from .factory import build_model, build_tokenizer
 from .hub import check_hub_access
-from .integrity import DamagedFileError, write_text_atomically
+from .integrity import DamagedFileError
 from .labelled_data import load_labelled_dataset, load_labelled_files
+from .losses import ClassificationLoss, resolve_class_weights
 from .metrics import build_compute_metrics, compute_confusion_matrix
-from .model_card import write_model_card
+from .model_card import NewsCardData, describe_data_source, write_model_card
 from .model_files import check_checkpoint
 from .plots import plot_confusion_matrix, plot_learning_curves
+from .report import METRICS_FILE as METRICS_FILE  # re-exported: scripts import it from here
+from .report import ReportCallback, TrainingReport
 from .sources import source_spec
 from .vectors import VectorCoverage
 
 
 logger = logging.getLogger(__name__)
 
-METRICS_FILE = "metrics.json"
 # TrainingArguments worth recording in the model card: enough to reproduce a run.
 RECORDED_TRAINING_ARGS = (
     "num_train_epochs", "per_device_train_batch_size", "learning_rate", "optim", "weight_decay", "lr_scheduler_type",
-    "warmup_steps", "max_grad_norm", "seed", "fp16", "bf16",
+    "warmup_steps", "max_grad_norm", "seed", "fp16", "bf16", "label_smoothing_factor", "class_weights",
+    "early_stopping_patience",
 )  # fmt: skip
 
 
 class NewsTrainer(StagedCheckpointTrainer):
-    """`Trainer` whose model card is hfnews's (data, configuration, metrics, usage), also when pushing to the Hub,
-    and whose checkpoints appear only complete (`StagedCheckpointTrainer`)."""
+    """`Trainer` whose model card is hfnews's (data, configuration, metrics, mistakes, usage), also when pushing to
+    the Hub, and whose checkpoints appear only complete (`StagedCheckpointTrainer`). Its loss is
+    `losses.ClassificationLoss` (given as `compute_loss_func` by `build_trainer`)."""
 
-    report: dict | None = None
+    report: TrainingReport | None = None
+    card_data: NewsCardData | None = None
 
     def create_model_card(self, model_name: str | None = None, **kwargs) -> None:
-        if self.report is None or not self.is_world_process_zero():
+        if self.card_data is None or not self.is_world_process_zero():
             return
-        # The Hub repo once `init_hf_repo` made it (owner included), else the folder as given: the card's
-        # `pipeline(model=...)` snippet then works as written (a bare folder name would be read as a Hub id).
-        repo_id = self.hub_model_id or self.args.output_dir
-        write_model_card(self.args.output_dir, self.report, self.model.config.to_diff_dict(), repo_id)
+        # The Hub repo once `init_hf_repo` made it (owner included), else the folder's name: never a local path.
+        self.card_data.model_id = self.hub_model_id or Path(self.args.output_dir).name
+        write_model_card(self.args.output_dir, self.card_data)
 
 
 def load_corpus(data_args: DataArguments) -> tuple[DatasetDict, str]:
@@ -169,15 +179,23 @@ def prepare_experiment(
 
 def build_trainer(
     experiment: Experiment,
-    training_args: TrainingArguments,
+    training_args: NewsTrainingArguments,
     trainer_class: type[NewsTrainer] = NewsTrainer,
     **trainer_kwargs,
 ) -> NewsTrainer:
-    """The one Trainer every model trains with: per-epoch scores on train and validation, best epoch kept.
+    """The one Trainer every model trains with: per-epoch scores on train and validation, best epoch kept, the loss
+    of `losses.classification_loss` (class weights, label smoothing), early stopping when asked.
 
     `trainer_class` lets a caller adjust one step of the loop (hyperparameter search reports per epoch).
     """
     mixed = training_args.fp16 or training_args.bf16
+    class_weights = resolve_class_weights(
+        training_args.class_weights, experiment.label_names, experiment.dataset["train"]["label"]
+    )
+    patience = training_args.early_stopping_patience
+    callbacks = [EpochReportCallback(patience)] + (
+        [] if patience is None else [ValidationEarlyStoppingCallback(patience)]
+    )
     trainer = trainer_class(
         model=None if "model_init" in trainer_kwargs else experiment.model,
         args=training_args,
@@ -187,7 +205,8 @@ def build_trainer(
         # Tensor cores want sequence lengths in multiples of 8 under mixed precision.
         data_collator=DataCollatorWithPadding(experiment.tokenizer, pad_to_multiple_of=8 if mixed else None),
         compute_metrics=build_compute_metrics(experiment.label_names),
-        callbacks=[EpochReportCallback()],
+        compute_loss_func=ClassificationLoss(class_weights, training_args.label_smoothing_factor),
+        callbacks=callbacks,
         **trainer_kwargs,
     )
     trainer.pop_callback(PrinterCallback)  # its raw metric dicts are replaced by the epoch report
@@ -196,61 +215,80 @@ def build_trainer(
     return trainer
 
 
-def run_training(model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments) -> dict:
-    """Train, keep the best epoch by validation accuracy, score the test split and write the outputs; returns the
-    report that `metrics.json` holds."""
+def new_report(
+    experiment: Experiment, model_args: ModelArguments, data_args: DataArguments, training_args: NewsTrainingArguments
+) -> TrainingReport:
+    """The report as known before training: the run's data, model and arguments (the rest is filled later)."""
+    coverage = experiment.coverage
+    return TrainingReport(
+        architecture=model_args.architecture,
+        label_names=experiment.label_names,
+        data={
+            "source": experiment.source, "split_seed": data_args.split_seed, "group_by": data_args.group_by,
+            **{split: len(experiment.dataset[split]) for split in experiment.dataset},
+        },
+        model=asdict(model_args),
+        training={name: getattr(training_args, name) for name in RECORDED_TRAINING_ARGS},
+        vectors_coverage=None if coverage is None else {
+            "source": coverage.source, "found": coverage.found, "total": coverage.total, "ratio": coverage.ratio,
+        },
+    )  # fmt: skip
+
+
+def run_training(
+    model_args: ModelArguments, data_args: DataArguments, training_args: NewsTrainingArguments
+) -> TrainingReport:
+    """Train, keep the best epoch by validation accuracy, score the test split and write the outputs (`metrics.json`,
+    `test_predictions.jsonl`, plots, model card); returns the report that `metrics.json` holds."""
     check_hub_access(training_args)  # before any work: no training is spent on an upload that cannot happen
     resume = resolve_resume(training_args)
     experiment = prepare_experiment(model_args, data_args, training_args)
     trainer = build_trainer(experiment, training_args)
-    train_result = trainer.train(resume_from_checkpoint=resume)
+    report = trainer.report = new_report(experiment, model_args, data_args, training_args)
+    trainer.add_callback(ReportCallback(report))
+    trainer.train(resume_from_checkpoint=resume)
     trainer.save_model()  # the best epoch, loaded back by load_best_model_at_end
+    test = experiment.dataset["test"]
     prediction = trainer.predict(experiment.encoded["test"], metric_key_prefix="test")
-    test = {key.removeprefix("test_"): value for key, value in prediction.metrics.items()}
-    label_names, coverage = experiment.label_names, experiment.coverage
-    report = {
-        "architecture": model_args.architecture,
-        "label_names": label_names,
-        "history": history_from_logs(trainer.state.log_history),
-        "test": test,
-        "confusion_matrix": compute_confusion_matrix(prediction.predictions, prediction.label_ids, len(label_names)),
-        "best_checkpoint": trainer.state.best_model_checkpoint,
-        "train_runtime": train_result.metrics.get("train_runtime"),
-        "data": {
-            "source": experiment.source, "split_seed": data_args.split_seed, "group_by": data_args.group_by,
-            **{split: len(experiment.dataset[split]) for split in experiment.dataset},
-        },
-        "model": asdict(model_args),
-        "training": {name: getattr(training_args, name) for name in RECORDED_TRAINING_ARGS},
-        "vectors_coverage": None if coverage is None else {
-            "source": coverage.source, "found": coverage.found, "total": coverage.total, "ratio": coverage.ratio,
-        },
-    }  # fmt: skip
-    trainer.report = report
+    report.test = {key.removeprefix("test_"): value for key, value in prediction.metrics.items()}
+    report.confusion_matrix = compute_confusion_matrix(
+        prediction.predictions, prediction.label_ids, len(report.label_names)
+    )
+    records = prediction_records(test["text"], test["label"], prediction.predictions, report.label_names)
+    mistakes = confident_mistakes(records, report.label_names)
     if trainer.is_world_process_zero():
-        write_outputs(Path(training_args.output_dir), report)
+        output_dir = Path(training_args.output_dir)
+        write_predictions(output_dir, records)
+        write_outputs(output_dir, report)
+        print(format_mistakes(mistakes))
         trainer.save_state()
+        trainer.card_data = NewsCardData(
+            model_id=output_dir.name, report=report, data=describe_data_source(experiment.source),
+            model_config=trainer.model.config.to_diff_dict(), mistakes=mistakes,
+            has_learning_curves=bool(report.history), example=test["text"][0] if len(test) else "",
+        )  # fmt: skip
         trainer.create_model_card()
     if training_args.push_to_hub:
         trainer.push_to_hub(commit_message="hfnews: end of training")
     return report
 
 
-def write_outputs(output_dir: Path, report: dict) -> None:
-    """`metrics.json`, the learning curves and the test confusion matrix."""
-    write_text_atomically(output_dir / METRICS_FILE, json.dumps(report, indent=2, default=str))
-    if report["history"]:
-        plot_learning_curves(report["history"], output_dir / "learning_curves.png")
+def write_outputs(output_dir: Path, report: TrainingReport) -> None:
+    """`metrics.json`, the learning curves and the test confusion matrix, and the test scores printed per class."""
+    report.write_json(output_dir)
+    if report.history:
+        plot_learning_curves(report.history, output_dir / "learning_curves.png")
+    test = report.test
     plot_confusion_matrix(
-        report["confusion_matrix"], report["label_names"], output_dir / "confusion_matrix.png",
-        title=f"Test confusion matrix (accuracy {report['test']['accuracy']:.4f})",
+        report.confusion_matrix, report.label_names, output_dir / "confusion_matrix.png",
+        title=f"Test confusion matrix (accuracy {test['accuracy']:.4f})",
     )  # fmt: skip
     per_class = "\n".join(
-        f"  {label:<24} P {report['test'][f'precision_{label}']:.4f}  R {report['test'][f'recall_{label}']:.4f}  "
-        f"F1 {report['test'][f'f1_{label}']:.4f}"
-        for label in report["label_names"]
+        f"  {label:<24} P {test[f'precision_{label}']:.4f}  R {test[f'recall_{label}']:.4f}  "
+        f"F1 {test[f'f1_{label}']:.4f}"
+        for label in report.label_names
     )
     print(
-        f"test accuracy {report['test']['accuracy']:.4f}  macro-F1 {report['test']['macro_f1']:.4f}  "
+        f"test accuracy {test['accuracy']:.4f}  macro-F1 {test['macro_f1']:.4f}  "
         f"(checkpoint in {output_dir})\n{per_class}"
     )

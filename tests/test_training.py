@@ -5,6 +5,7 @@ runs in-process so that the Hub client can be replaced by a fake. Small models t
 above all on a busy machine, so every run here uses one.
 """
 
+import hashlib
 import json
 import os
 import runpy
@@ -43,7 +44,8 @@ QUICK = ["--embedding_dim", "32", "--hidden_size", "32", "--num_filters", "32", 
          "--num_train_epochs", "2", "--classifier_dropout", "0"]  # fmt: skip
 HISTORY_KEYS = {"epoch", "train_loss", "train_accuracy", "eval_loss", "eval_accuracy"}
 CHECKPOINT_FILES = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}
-OUTPUT_FILES = CHECKPOINT_FILES | {"metrics.json", "learning_curves.png", "confusion_matrix.png", "README.md"}
+OUTPUT_FILES = CHECKPOINT_FILES | {"metrics.json", "test_predictions.jsonl", "learning_curves.png",
+                                   "confusion_matrix.png", "README.md"}  # fmt: skip
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -175,12 +177,14 @@ def test_model_card_describes_data_configuration_metrics_and_usage(trained):
     card = (trained.output_dir / "README.md").read_text(encoding="utf-8")
     metrics = read_metrics(trained.output_dir)
     assert card.startswith("---\n") and "pipeline_tag: text-classification" in card
-    assert "## Data" in card and str(DEV_CSV) in card and f"{TRAIN_ROWS:,} train" in card
+    checksum = hashlib.sha256(DEV_CSV.read_bytes()).hexdigest()
+    assert "## Data" in card and f"`{DEV_CSV.name}`, SHA-256 `{checksum}`" in card and f"{TRAIN_ROWS:,} train" in card
+    assert str(DEV_CSV.parent) not in card and str(trained.output_dir) not in card  # no local path on the Hub
     assert "## Configuration" in card and '"embedding_dim": 32' in card and '"learning_rate": 0.01' in card
     assert "| class | precision | recall | F1 | support |" in card
     assert f"Accuracy **{metrics['test']['accuracy']:.4f}**" in card
     assert all(f"| {label} |" in card for label in LABEL_NAMES)
-    assert f'pipeline("text-classification", model="{trained.output_dir}", trust_remote_code=True)' in card
+    assert f'pipeline("text-classification", model="{trained.output_dir.name}", trust_remote_code=True)' in card
 
 
 # ---------------------------------------------------------------------------------------------------------------

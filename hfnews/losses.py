@@ -1,0 +1,103 @@
+"""The one classification loss every hfnews model trains with (RNN, CNN and BERT alike): cross-entropy with optional
+class weights and label smoothing, plugged into the Trainer as its `compute_loss_func`.
+
+The models still compute their own unweighted loss when called with `labels` outside the Trainer; inside it,
+`NewsTrainer` takes the labels away from the model and scores the logits here, so `--class_weights` and
+`--label_smoothing_factor` mean the same thing for every architecture. Trainers that mix in other terms (knowledge
+distillation) call `classification_loss` for their cross-entropy part.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .errors import HfnewsError
+
+
+BALANCED = "balanced"
+
+
+def classification_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    class_weights: torch.Tensor | Sequence[float] | None = None,
+    label_smoothing: float = 0.0,
+    num_items_in_batch: torch.Tensor | int | None = None,
+) -> torch.Tensor:
+    """Cross-entropy of `logits` `(batch, num_labels)` (any float dtype, computed in float32) against `labels`
+    `(batch,)` int64 class ids (`-100` rows are ignored), as a scalar float32 tensor.
+
+    Each row's loss is `torch.nn.functional.cross_entropy(..., weight=class_weights, label_smoothing=...,
+    reduction="none")`, i.e. `(1 - eps) * w[y] * -log p_y + eps / C * sum_c w[c] * -log p_c` per torch's
+    definition (the Trainer's `LabelSmoother` when unweighted). The rows are summed and divided by the number of rows
+    (`num_items_in_batch` when the Trainer gives it: the labelled rows of the whole accumulated batch, across
+    processes), not by the sum of their weights as torch's weighted mean does: this keeps gradient accumulation and
+    several processes adding up exactly as the Trainer expects, and with `balanced` weights, whose mean over the
+    training rows is 1, the scale of the loss stays that of plain cross-entropy.
+    """
+    weight = (
+        None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32, device=logits.device)
+    )
+    losses = F.cross_entropy(
+        logits.float(), labels, weight=weight, label_smoothing=label_smoothing, reduction="none"
+    )  # (batch,)
+    count = (labels != -100).sum() if num_items_in_batch is None else num_items_in_batch
+    return losses.sum() / count
+
+
+@dataclass
+class ClassificationLoss:
+    """`classification_loss` in the shape of the Trainer's `compute_loss_func(outputs, labels, num_items_in_batch)`."""
+
+    class_weights: list[float] | None = None
+    label_smoothing: float = 0.0
+
+    def __call__(self, outputs, labels: torch.Tensor, num_items_in_batch: torch.Tensor | int | None = None):
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+        return classification_loss(logits, labels, self.class_weights, self.label_smoothing, num_items_in_batch)
+
+
+def balanced_class_weights(labels: Sequence[int] | np.ndarray, num_labels: int) -> list[float]:
+    """Inverse-frequency weights `n_samples / (n_classes * count_c)`, scikit-learn's `class_weight="balanced"`
+    formula (`sklearn.utils.class_weight.compute_class_weight`), from the training labels (int class ids).
+
+    Raises `HfnewsError` when a class has no training row (its weight would be infinite).
+    """
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_labels)
+    if (counts == 0).any():
+        missing = ", ".join(str(i) for i in np.flatnonzero(counts == 0))
+        raise HfnewsError(f"--class_weights balanced: class id(s) {missing} have no training rows; give weights")
+    return (counts.sum() / (num_labels * counts)).tolist()
+
+
+def resolve_class_weights(
+    spec: str | None, label_names: Sequence[str], train_labels: Sequence[int]
+) -> list[float] | None:
+    """What `--class_weights` asks for, one float per label id: `balanced` (see `balanced_class_weights`) or
+    `name=weight,...` by label name, where labels left out weigh 1. `None` (or an empty string) means unweighted.
+
+    Raises `HfnewsError` for an unknown label name, a malformed pair or a weight that is not a positive number.
+    """
+    if not spec:
+        return None
+    if spec == BALANCED:
+        return balanced_class_weights(train_labels, len(label_names))
+    weights = dict.fromkeys(label_names, 1.0)
+    for pair in spec.split(","):
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or name not in weights:
+            raise HfnewsError(
+                f"--class_weights: {pair!r} is not LABEL=WEIGHT with a label of {', '.join(label_names)} "
+                f"(or pass '{BALANCED}')"
+            )
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            weights[name] = 0.0  # not a number: rejected below with the same message as a negative weight
+        if not weights[name] > 0:  # also rejects nan
+            raise HfnewsError(f"--class_weights: the weight of {name} must be a positive number, got {value!r}")
+    return list(weights.values())
