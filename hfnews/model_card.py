@@ -27,32 +27,36 @@ _HIDDEN_CONFIG_KEYS = ("id2label", "label2id", "auto_map")
 
 @dataclass
 class DataSource:
-    """The data as a card may name it: `name` (a file or folder name), `sha256` (hex digest of the file, or of the
-    folder's files in sorted order, each preceded by its relative path) and `url` (only for a downloaded source)."""
+    """The data as a card may name it: `name` (file or folder names, comma-separated), `sha256` (hex digest of the
+    files, see `_sha256`) and `url` (only for a downloaded source)."""
 
     name: str
     sha256: str
     url: str | None = None
 
 
-def _sha256(path: Path) -> str:
+def _sha256(paths: list[Path]) -> str:
+    """One digest over the files' bytes; a folder contributes its files in sorted order, each after its relative
+    path, and several sources are hashed one after another in the order given."""
     digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with file.open("rb") as stream:
-            while chunk := stream.read(1 << 20):
-                digest.update(chunk)
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if path.is_dir():
+                digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+            with file.open("rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
     return digest.hexdigest()
 
 
-def describe_data_source(source: str) -> DataSource:
-    """Name and checksum a run's data: `source` is a file, a folder (NLP 100 files or a prepared corpus) or a URL
-    (read from the download cache, where the run has just put it). Raises `HfnewsError` when it does not exist."""
-    url = source if source.startswith(("http://", "https://")) else None
-    path = resolve_source(source)
-    return DataSource(name=path.name, sha256=_sha256(path), url=url)
+def describe_data_source(sources: list[str]) -> DataSource:
+    """Name and checksum a run's data: each source is a file, a folder (NLP 100 files or a prepared corpus) or a URL
+    (read from the download cache, where the run has just put it); `--train_file` runs pass their two or three files.
+    Raises `HfnewsError` when one does not exist."""
+    url = sources[0] if len(sources) == 1 and sources[0].startswith(("http://", "https://")) else None
+    paths = [resolve_source(source) for source in sources]
+    return DataSource(name=", ".join(path.name for path in paths), sha256=_sha256(paths), url=url)
 
 
 @dataclass

@@ -71,6 +71,14 @@ class NewsTrainer(StagedCheckpointTrainer):
         write_model_card(self.args.output_dir, self.card_data)
 
 
+def data_sources(data_args: DataArguments) -> list[str]:
+    """The files, folder or URL the run's data comes from, as given (for the model card's name and checksum)."""
+    if data_args.train_file is not None:
+        files = (data_args.train_file, data_args.validation_file, data_args.test_file)
+        return [file for file in files if file is not None]
+    return [data_args.dataset if data_args.dataset is not None else source_spec(data_args.source)]
+
+
 def load_corpus(data_args: DataArguments) -> tuple[DatasetDict, str]:
     """The DatasetDict to train on, sliced as asked, and a description of where it came from.
 
@@ -81,7 +89,7 @@ def load_corpus(data_args: DataArguments) -> tuple[DatasetDict, str]:
     if data_args.train_file is not None:
         files = (data_args.train_file, data_args.validation_file, data_args.test_file)
         dataset = load_labelled_files(*files, **columns, seed=data_args.split_seed)
-        where = ", ".join(file for file in files if file is not None)
+        where = ", ".join(data_sources(data_args))
     elif data_args.dataset is not None:
         dataset = load_labelled_dataset(data_args.dataset, **columns, seed=data_args.split_seed)
         where = data_args.dataset
@@ -263,7 +271,7 @@ def run_training(
         print(format_mistakes(mistakes))
         trainer.save_state()
         trainer.card_data = NewsCardData(
-            model_id=output_dir.name, report=report, data=describe_data_source(experiment.source),
+            model_id=output_dir.name, report=report, data=describe_data_source(data_sources(data_args)),
             model_config=trainer.model.config.to_diff_dict(), mistakes=mistakes,
             has_learning_curves=bool(report.history), example=test["text"][0] if len(test) else "",
         )  # fmt: skip

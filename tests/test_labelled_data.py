@@ -115,10 +115,10 @@ def test_one_epoch_on_each_input_kind_gives_a_pipeline_with_the_data_s_label_nam
     _, model_args, data, training_args = parse_train_args(list(map(str, args)))
     report = run_training(model_args, data, training_args)
 
-    assert report["label_names"] == names
-    assert (report["data"]["train"], report["data"]["validation"], report["data"]["test"]) == (32, 8, 8)
-    assert len(report["confusion_matrix"]) == len(names) and sum(map(sum, report["confusion_matrix"])) == 8
-    assert {f"f1_{name}" for name in names} <= report["test"].keys()
+    assert report.label_names == names
+    assert (report.data["train"], report.data["validation"], report.data["test"]) == (32, 8, 8)
+    assert len(report.confusion_matrix) == len(names) and sum(map(sum, report.confusion_matrix)) == 8
+    assert {f"f1_{name}" for name in names} <= report.test.keys()
     classifier = pipeline("text-classification", model=str(output_dir))
     assert classifier.model.config.id2label == dict(enumerate(names))
     scores = classifier(TEXTS[:3], top_k=None)
