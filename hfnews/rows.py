@@ -47,6 +47,13 @@ class SourceRows:
     def __len__(self) -> int:
         return len(self.columns["title"])
 
+    def skip(self, error: MalformedRowError, skip_malformed: bool) -> None:
+        """Record a malformed row as skipped when `skip_malformed`, else raise `error` (the `--skip_malformed` rule
+        every reader follows)."""
+        if not skip_malformed:
+            raise error
+        self.skipped.append(str(error))
+
 
 def _spelling(value: str) -> str:
     return re.sub(r"[^a-z]+", "_", value.strip().lower().replace("&", " and ")).strip("_")

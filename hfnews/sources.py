@@ -171,9 +171,7 @@ def _checked_fields(lines: Iterable[bytes], where: str, rows: SourceRows, skip_m
             fields = line.split("\t")
             check_corpus_fields(fields, where, number)
         except MalformedRowError as error:
-            if not skip_malformed:
-                raise
-            rows.skipped.append(str(error))
+            rows.skip(error, skip_malformed)
             continue
         rows.rows_read += 1
         yield fields
@@ -220,9 +218,7 @@ def _read_kaggle_stream(stream: io.RawIOBase, where: str, skip_malformed: bool) 
                 check_corpus_fields(fields, where, number, separated="comma-separated")
                 check_title(fields[1], where, number)
             except MalformedRowError as error:
-                if not skip_malformed:
-                    raise
-                rows.skipped.append(str(error))
+                rows.skip(error, skip_malformed)
                 continue
             rows.rows_read += 1
             _keep_publishers(rows, fields)

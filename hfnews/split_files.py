@@ -170,7 +170,7 @@ def _read_split_file(path: Path, options: LayoutOptions, skip_malformed: bool, r
         try:
             title, label = _row(record, layout, options, str(path), rows)
         except MalformedRowError as error:
-            _skip_or_raise(error, rows, skip_malformed)
+            rows.skip(error, skip_malformed)
             continue
         rows.rows_read += 1
         # pandas quotes exactly the fields holding a quote or the separator (a title holds no line break)
@@ -190,12 +190,6 @@ def _read_split_file(path: Path, options: LayoutOptions, skip_malformed: bool, r
         f"numeric labels mapped by --numeric_labels {','.join(options.numeric_labels or ())}": labels["number"] > 0,
     }
     rows.layout.append(", ".join(note for note, applies in notes.items() if applies))
-
-
-def _skip_or_raise(error: MalformedRowError, rows: SourceRows, skip_malformed: bool) -> None:
-    if not skip_malformed:
-        raise error
-    rows.skipped.append(str(error))
 
 
 def _decoded_lines(data: bytes) -> list[str | None]:

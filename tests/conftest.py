@@ -33,3 +33,15 @@ def tiny_csv(tmp_path: Path) -> Path:
     path = tmp_path / "newsCorpora.csv"
     path.write_text("".join(lines), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def one_thread():
+    """In-process training on one torch thread, as each training subprocess of the tests gets: on a busy 2-core
+    machine two threads per process wait on each other, and one thread gives the same numbers on every machine."""
+    import torch  # here, so that tests that never train do not pay for importing torch through conftest
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

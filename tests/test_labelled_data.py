@@ -15,7 +15,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import torch
 import transformers.trainer
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from helpers import TINY_TITLES
@@ -96,14 +95,6 @@ INPUT_KINDS = {
         ["1", "2", "3", "4"],
     ),
 }
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("kind", INPUT_KINDS)

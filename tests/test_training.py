@@ -222,15 +222,6 @@ class FakeHub:
         return future
 
 
-@pytest.fixture
-def one_thread():
-    """In-process training on one thread, like the subprocesses (see the module docstring)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def files_under(folder: Path) -> dict[str, bytes]:
     return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
