@@ -48,15 +48,21 @@ def child_env() -> dict:
 
 
 def timed(command: list[str], log: Path | None = None) -> tuple[float, str]:
-    """Wall seconds of one child process and its output (stdout and stderr)."""
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=child_env(), cwd=ROOT)
-    seconds = time.perf_counter() - started
+    """Wall seconds of one child process and its output (stdout and stderr, with its CPU seconds appended)."""
+    with tempfile.TemporaryFile("w+") as output:
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, text=True, env=child_env(), cwd=ROOT
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        output.seek(0)
+        text = output.read() + f"\ncpu seconds {usage.ru_utime + usage.ru_stime:.2f}\n"
     if log is not None:
-        log.write_text(done.stdout + done.stderr)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    return seconds, done.stdout + done.stderr
+        log.write_text(text)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{text[-2000:]}")
+    return seconds, text
 
 
 def side_by_side(name_a: str, run_a, name_b: str, run_b, repeats: int) -> dict[str, list]:
@@ -73,8 +79,14 @@ def median_seconds(results: list) -> float:
     return statistics.median(seconds for seconds, _ in results)
 
 
+def median_cpu(results: list) -> float | None:
+    """Median CPU seconds (user + system) of child processes; `None` for in-process measurements."""
+    found = [re.findall(r"cpu seconds (\d+\.\d+)", output or "") for _, output in results]
+    return statistics.median(float(cpu[-1]) for cpu in found) if all(found) else None
+
+
 # ---------------------------------------------------------------------------------------------- the hand-written loop
-def hand_loop(source: str, output_dir: str) -> None:
+def hand_loop(source: str, output_dir: str, epochs: int | None) -> None:
     """Train configs/cnn.yaml's CNN with plain PyTorch, printing what `scripts/train.py` prints per epoch.
 
     hfnews supplies only what a user would import anyway: the corpus split, the word tokenizer and the model class.
@@ -85,6 +97,7 @@ def hand_loop(source: str, output_dir: str) -> None:
     import yaml
     from torch.nn.utils.rnn import pad_sequence
 
+    from hfnews.callbacks import train_scope
     from hfnews.data import load_news_corpus
     from hfnews.models import NewsCNNConfig, NewsCNNForSequenceClassification
     from hfnews.tokenization import train_word_tokenizer
@@ -124,7 +137,7 @@ def hand_loop(source: str, output_dir: str) -> None:
         model.parameters(), lr=config["learning_rate"], weight_decay=config["weight_decay"],
         fused=config["optim"] == "adamw_torch_fused",
     )  # fmt: skip
-    epochs = config["num_train_epochs"]
+    epochs = epochs or config["num_train_epochs"]
     steps = epochs * len(loader)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)  # linear, no warm-up
 
@@ -155,7 +168,8 @@ def hand_loop(source: str, output_dir: str) -> None:
         if valid_acc > best:
             best, best_state = valid_acc, copy.deepcopy(model.state_dict())
         print(
-            f"epoch {epoch}/{epochs}  train loss {train_loss:.4f} acc {train_acc:.4f}  |  valid loss {valid_loss:.4f} "
+            f"epoch {epoch}/{epochs}  train loss {train_loss:.4f} acc {train_acc:.4f} "
+            f"({train_scope(len(train_eval), len(splits['train']))})  |  valid loss {valid_loss:.4f} "
             f"acc {valid_acc:.4f}  ({time.perf_counter() - epoch_started:.1f}s)"
         )
     model.load_state_dict(best_state)
@@ -190,17 +204,19 @@ def bench_startup(cnn_folder: Path, repeats: int) -> list[dict]:
     return rows
 
 
-def bench_training(source: str, work: Path, repeats: int) -> tuple[list[dict], Path]:
+def bench_training(source: str, work: Path, repeats: int, epochs: int | None) -> tuple[list[dict], Path]:
     python = sys.executable
     print("training: scripts/train.py --model cnn vs the hand loop", flush=True)
 
     def train(repeat: int) -> tuple[float, str]:
         out = work / f"train_{repeat}"
         args = ["scripts/train.py", "--model", "cnn", "--source", source, "--output_dir", str(out)]
+        args += [] if epochs is None else ["--num_train_epochs", str(epochs)]
         return timed([python, *args], work / f"train_{repeat}.log")
 
     def loop(repeat: int) -> tuple[float, str]:
         args = [__file__, "--hand_loop", str(work / f"loop_{repeat}"), "--source", source]
+        args += [] if epochs is None else ["--epochs", str(epochs)]
         return timed([python, *args], work / f"loop_{repeat}.log")
 
     results = side_by_side("train.py", train, "hand loop", loop, repeats)
@@ -283,6 +299,9 @@ def bulk_row(name: str, folder: Path, texts: list[str], work: Path, repeats: int
 
 def row(figure: str, results: dict[str, list], reference: str, target: float | None, note: str = "") -> dict:
     ours, ref = (median_seconds(values) for values in results.values())
+    cpu = [median_cpu(values) for values in results.values()]
+    if None not in cpu:  # CPU time is steadier than wall time on a busy machine
+        note = f"CPU {cpu[0]:.1f} s vs {cpu[1]:.1f} s = {cpu[0] / cpu[1]:.2f}" + (f"; {note}" if note else "")
     return {
         "figure": figure, "hfnews": f"{ours:.2f} s", "reference": f"{ref:.2f} s ({reference})",
         "ratio": ours / ref, "target": "-" if target is None else f"<= {target}", "note": note,
@@ -339,10 +358,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side (the median counts)")
     parser.add_argument("--skip", nargs="*", default=[], choices=("startup", "training", "bulk"))
     parser.add_argument("--report", default=str(ROOT / "BENCHMARKS.md"), help="Markdown file to write into")
+    parser.add_argument("--epochs", type=int, help="train both sides for this many epochs (default: the config's)")
     parser.add_argument("--hand_loop", metavar="OUTPUT_DIR", help=argparse.SUPPRESS)  # the child process of part 2
     cli = parser.parse_args()
     if cli.hand_loop:
-        hand_loop(cli.source, cli.hand_loop)
+        hand_loop(cli.source, cli.hand_loop, cli.epochs)
         return
     rows = []
     with tempfile.TemporaryDirectory(prefix="hfnews_speed_") as tmp:
@@ -352,7 +372,7 @@ def main() -> None:
             timed([sys.executable, "scripts/train.py", "--model", "tiny", "--source", cli.source,
                    "--output_dir", str(cnn_folder)])  # fmt: skip
         else:
-            training_rows, cnn_folder = bench_training(cli.source, work, cli.repeats)
+            training_rows, cnn_folder = bench_training(cli.source, work, cli.repeats, cli.epochs)
             rows += training_rows
         if "startup" not in cli.skip:
             rows = bench_startup(cnn_folder, cli.repeats) + rows

@@ -152,7 +152,7 @@ def build_trainer(
         # Tensor cores want sequence lengths in multiples of 8 under mixed precision.
         data_collator=DataCollatorWithPadding(experiment.tokenizer, pad_to_multiple_of=8 if mixed else None),
         compute_metrics=build_compute_metrics(experiment.label_names),
-        callbacks=[EpochReportCallback()],
+        callbacks=[EpochReportCallback(len(experiment.train_eval), len(experiment.encoded["train"]))],
         **trainer_kwargs,
     )
     trainer.pop_callback(PrinterCallback)  # its raw metric dicts are replaced by the epoch report
