@@ -107,11 +107,11 @@ def hand_loop(source: str, output_dir: str, epochs: int | None) -> None:
     torch.manual_seed(config["seed"])
     dataset = load_news_corpus(source, seed=0).dataset
     label_names = dataset["train"].features["label"].names
-    tokenizer = train_word_tokenizer(dataset["train"]["text"])
+    tokenizer = train_word_tokenizer(list(dataset["train"]["text"]))
     splits = {
         name: [
             (torch.tensor(ids), label)
-            for ids, label in zip(tokenizer(dataset[name]["text"])["input_ids"], dataset[name]["label"])
+            for ids, label in zip(tokenizer(list(dataset[name]["text"]))["input_ids"], dataset[name]["label"])
         ]
         for name in ("train", "validation", "test")
     }
@@ -242,7 +242,7 @@ def bench_bulk(source: str, cnn_folder: Path, work: Path, repeats: int) -> list[
     from hfnews.factory import resolve_model_path
     from hfnews.models import NewsRNNConfig
 
-    texts = load_news_corpus(source, seed=0).dataset["train"]["text"]
+    texts = list(load_news_corpus(source, seed=0).dataset["train"]["text"])
     rnn_folder = work / "rnn"
     tokenizer = AutoTokenizer.from_pretrained(cnn_folder)
     rnn = AutoModelForSequenceClassification.from_config(
