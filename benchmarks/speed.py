@@ -358,6 +358,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side (the median counts)")
     parser.add_argument("--skip", nargs="*", default=[], choices=("startup", "training", "bulk"))
     parser.add_argument("--report", default=str(ROOT / "BENCHMARKS.md"), help="Markdown file to write into")
+    parser.add_argument("--cnn_folder", help="a CNN checkpoint for the start-up and bulk figures (default: part 2's)")
     parser.add_argument("--epochs", type=int, help="train both sides for this many epochs (default: the config's)")
     parser.add_argument("--hand_loop", metavar="OUTPUT_DIR", help=argparse.SUPPRESS)  # the child process of part 2
     cli = parser.parse_args()
@@ -367,13 +368,15 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="hfnews_speed_") as tmp:
         work = Path(tmp)
-        if "training" in cli.skip:
+        cnn_folder = None if cli.cnn_folder is None else Path(cli.cnn_folder)
+        if "training" not in cli.skip:
+            training_rows, trained = bench_training(cli.source, work, cli.repeats, cli.epochs)
+            rows += training_rows
+            cnn_folder = cnn_folder or trained
+        elif cnn_folder is None:
             cnn_folder = work / "cnn"
             timed([sys.executable, "scripts/train.py", "--model", "tiny", "--source", cli.source,
                    "--output_dir", str(cnn_folder)])  # fmt: skip
-        else:
-            training_rows, cnn_folder = bench_training(cli.source, work, cli.repeats, cli.epochs)
-            rows += training_rows
         if "startup" not in cli.skip:
             rows = bench_startup(cnn_folder, cli.repeats) + rows
         if "bulk" not in cli.skip:
