@@ -49,6 +49,42 @@ def _loaded(name: str, finished: str | None) -> bool:
     return name == finished or not getattr(getattr(module, "__spec__", None), "_initializing", False)
 
 
+def _register_configs() -> None:
+    from transformers import AutoConfig
+
+    for config_module, config_name, _, _ in MODEL_CLASSES:
+        config_class = _class(config_module, config_name)
+        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+        config_class.register_for_auto_class()
+
+
+def _register_models() -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    for config_module, config_name, model_module, model_name in MODEL_CLASSES:
+        model_class = _class(model_module, model_name)
+        AutoModelForSequenceClassification.register(_class(config_module, config_name), model_class, exist_ok=True)
+        model_class.register_for_auto_class("AutoModelForSequenceClassification")
+
+
+def _register_pipeline() -> None:
+    from ..pipelines import register_text_classification_pipeline
+
+    register_text_classification_pipeline()
+
+
+def _once(step: str, register) -> None:
+    """Run a registration step unless done; marked done first, so imports it triggers do not come back to it."""
+    if step in _done:
+        return
+    _done.add(step)
+    try:
+        register()
+    except BaseException:
+        _done.discard(step)  # a later trigger tries again
+        raise
+
+
 def register_auto_classes(load: bool = False, finished: str | None = None) -> None:
     """Register with every transformers component that is already loaded; safe to call any number of times.
 
@@ -59,32 +95,14 @@ def register_auto_classes(load: bool = False, finished: str | None = None) -> No
     if load:
         importlib.import_module(MODELING_AUTO)
     with _lock:
-        if "configs" not in _done and _loaded(CONFIGURATION_AUTO, finished):
-            _done.add("configs")  # first, so the imports below see it done if they come back here
-            from transformers import AutoConfig
-
-            for config_module, config_name, _, _ in MODEL_CLASSES:
-                config_class = _class(config_module, config_name)
-                AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
-                config_class.register_for_auto_class()
-        models_ready = _loaded(MODELING_AUTO, finished) and (
-            MODELING_UTILS not in sys.modules or _loaded(MODELING_UTILS, finished)
-        )
-        if "models" not in _done and "configs" in _done and models_ready:
-            _done.add("models")
-            from transformers import AutoModelForSequenceClassification
-
-            for config_module, config_name, model_module, model_name in MODEL_CLASSES:
-                model_class = _class(model_module, model_name)
-                AutoModelForSequenceClassification.register(
-                    _class(config_module, config_name), model_class, exist_ok=True
-                )
-                model_class.register_for_auto_class("AutoModelForSequenceClassification")
-        if "pipeline" not in _done and _loaded(PIPELINES, finished):
-            _done.add("pipeline")
-            from ..pipelines import register_text_classification_pipeline
-
-            register_text_classification_pipeline()
+        if _loaded(CONFIGURATION_AUTO, finished):
+            _once("configs", _register_configs)
+        # Model classes import modeling_utils, so not while it is half-way through its own import.
+        utils_ready = MODELING_UTILS not in sys.modules or _loaded(MODELING_UTILS, finished)
+        if "configs" in _done and _loaded(MODELING_AUTO, finished) and utils_ready:
+            _once("models", _register_models)
+        if _loaded(PIPELINES, finished):
+            _once("pipeline", _register_pipeline)
         if len(_done) == 3 and _FINDER in sys.meta_path:
             sys.meta_path.remove(_FINDER)
 
