@@ -1,8 +1,8 @@
 """Classifying many headlines fast: reading a file of them, batched inference, writing one row per input line.
 
 `pipeline("text-classification", model=folder)` is the one-call API for a few texts; it handles one text at a time
-before batching and so classifies about a third as many headlines per second as a plain batched loop (BENCHMARKS.md,
-"Speed"). `classify` is that loop: every text tokenised at once, batches of similar length (less padding), softmax
+before batching and so classifies only half to two thirds as many headlines per second as a plain batched loop
+(BENCHMARKS.md, "Speed"). `classify` is that loop: every text tokenised at once, batches of similar length (less padding), softmax
 scores in input order, and the same scores pipeline() gives. `scripts/predict.py --input_file` uses it.
 
 Every row of the input gives one row of output, in the same order: a blank line is an empty title (the models
