@@ -1,30 +1,45 @@
 """hfnews: news-headline classifiers (NLP 100 problems 80-89) trained and served the HuggingFace way.
 
 Importing the package registers the RNN and CNN classifiers with `AutoConfig` and
-`AutoModelForSequenceClassification`, so `from_pretrained` and `pipeline()` find them.
+`AutoModelForSequenceClassification`, so `from_pretrained` and `pipeline()` find them. It does so without importing
+torch or transformers itself (`hfnews.models.registration` registers as soon as transformers loads its Auto
+classes), so commands that only read data start fast; the public names below load on first use (PEP 562).
 """
 
-from .data import LABEL_NAMES, load_news_corpus, load_prepared_corpus, save_corpus
-from .models import (
-    NewsCNNConfig,
-    NewsCNNForSequenceClassification,
-    NewsRNNConfig,
-    NewsRNNForSequenceClassification,
-)
-from .tokenization import train_word_tokenizer, words_to_ids
+import importlib
 
+from .models.registration import register_when_imported
+
+
+# Public name -> the submodule that defines it.
+_EXPORTS = {
+    "LABEL_NAMES": "data",
+    "load_news_corpus": "data",
+    "load_prepared_corpus": "data",
+    "save_corpus": "data",
+    "NewsCNNConfig": "models",
+    "NewsCNNForSequenceClassification": "models",
+    "NewsRNNConfig": "models",
+    "NewsRNNForSequenceClassification": "models",
+    "train_word_tokenizer": "tokenization",
+    "words_to_ids": "tokenization",
+}
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "LABEL_NAMES",
-    "NewsCNNConfig",
-    "NewsCNNForSequenceClassification",
-    "NewsRNNConfig",
-    "NewsRNNForSequenceClassification",
-    "load_news_corpus",
-    "load_prepared_corpus",
-    "save_corpus",
-    "train_word_tokenizer",
-    "words_to_ids",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+register_when_imported()

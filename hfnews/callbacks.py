@@ -29,10 +29,15 @@ def history_from_logs(log_history: list[dict]) -> list[dict]:
     return [rows[epoch] for epoch in sorted(rows)]
 
 
-def format_epoch(row: dict, epochs: float, seconds: float) -> str:
+def train_scope(scored: int, total: int) -> str:
+    """Which training rows the epoch's train loss/accuracy come from: a full pass, or the first `scored` rows."""
+    return f"all {total:,} rows" if scored >= total else f"sample of {scored:,}/{total:,} rows"
+
+
+def format_epoch(row: dict, epochs: float, seconds: float, scope: str) -> str:
     return (
-        f"epoch {row['epoch']:g}/{epochs:g}  train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f}  |  "
-        f"valid loss {row['eval_loss']:.4f} acc {row['eval_accuracy']:.4f}  ({seconds:.1f}s)"
+        f"epoch {row['epoch']:g}/{epochs:g}  train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f} "
+        f"({scope})  |  valid loss {row['eval_loss']:.4f} acc {row['eval_accuracy']:.4f}  ({seconds:.1f}s)"
     )
 
 
@@ -54,9 +59,14 @@ def format_early_stop(state: TrainerState, metric: str, patience: int) -> str:
 
 class EpochReportCallback(TrainerCallback):
     """Print one line per epoch once both evaluation sets of that epoch are scored, and, when early stopping
-    (`early_stopping_patience`) ends the run before its last step, when and why."""
+    (`early_stopping_patience`) ends the run before its last step, when and why.
 
-    def __init__(self, early_stopping_patience: int | None = None) -> None:
+    `train_scored` of the `train_total` training rows are scored for the train numbers (`train_eval_samples`); the
+    line says whether that was a full pass or a sample, so problem 82's training numbers are not overstated.
+    """
+
+    def __init__(self, train_scored: int, train_total: int, early_stopping_patience: int | None = None) -> None:
+        self._scope = train_scope(train_scored, train_total)
         self._started = time.perf_counter()
         self._scores: dict = {}
         self.early_stopping_patience = early_stopping_patience
@@ -69,7 +79,7 @@ class EpochReportCallback(TrainerCallback):
         (row,) = history_from_logs([self._scores]) or [{}]
         if {"train_loss", "eval_loss"} <= row.keys():
             if state.is_world_process_zero:
-                tqdm.write(format_epoch(row, args.num_train_epochs, time.perf_counter() - self._started))
+                tqdm.write(format_epoch(row, args.num_train_epochs, time.perf_counter() - self._started, self._scope))
             self._scores = {}
 
     def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs):

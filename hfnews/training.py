@@ -201,7 +201,7 @@ def build_trainer(
         training_args.class_weights, experiment.label_names, experiment.dataset["train"]["label"]
     )
     patience = training_args.early_stopping_patience
-    callbacks = [EpochReportCallback(patience)] + (
+    callbacks = [EpochReportCallback(len(experiment.train_eval), len(experiment.encoded["train"]), patience)] + (
         [] if patience is None else [ValidationEarlyStoppingCallback(patience)]
     )
     trainer = trainer_class(

