@@ -39,6 +39,13 @@ def render_model_card(report: dict, model_config: dict, repo_id: str) -> str:
         if coverage
         else ""
     )
+    distillation = report.get("distillation")
+    distillation_line = (
+        f"- Distilled from the teacher `{distillation['teacher']}` (its logits as soft targets: alpha "
+        f"{distillation['alpha']:g}, temperature {distillation['temperature']:g}); this checkpoint is the student.\n"
+        if distillation
+        else ""
+    )
     config_json = json.dumps(
         {k: v for k, v in model_config.items() if k not in ("id2label", "label2id", "auto_map")}, indent=2
     )
@@ -78,7 +85,7 @@ the four categories of the UCI News Aggregator corpus: {", ".join(f"`{name}`" fo
 - Source: `{data["source"]}`; publishers Reuters, Huffington Post, Businessweek, Contactmusic.com and Daily Mail.
 - Split: shuffled with seed {data["split_seed"]} (grouped by `{data["group_by"]}`), {data["train"]:,} train /
   {data["validation"]:,} validation / {data["test"]:,} test headlines.
-{coverage_line}
+{coverage_line}{distillation_line}
 ## Results (test split)
 Accuracy **{test["accuracy"]:.4f}**, macro-F1 **{test["macro_f1"]:.4f}**, loss {test["loss"]:.4f}.
 

@@ -8,6 +8,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datasets import Dataset, DatasetDict
 from transformers import (
@@ -32,6 +33,9 @@ from .plots import plot_confusion_matrix, plot_learning_curves
 from .sources import source_spec
 from .vectors import VectorCoverage
 
+
+if TYPE_CHECKING:
+    from .distillation import Distillation
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +113,7 @@ class Experiment:
     tokenizer: PreTrainedTokenizerBase
     model: PreTrainedModel
     coverage: VectorCoverage | None
+    distillation: "Distillation | None" = None  # set when a teacher's logits are in encoded["train"]
 
     @property
     def label_names(self) -> list[str]:
@@ -129,7 +134,15 @@ def prepare_experiment(
     train_eval = encoded["train"]
     if data_args.train_eval_samples is not None and data_args.train_eval_samples < len(train_eval):
         train_eval = train_eval.select(range(data_args.train_eval_samples))
-    return Experiment(dataset, source, encoded, train_eval, tokenizer, model, coverage)
+    distillation = None
+    if model_args.teacher_name_or_path is not None:  # train only, after train_eval: evaluation scores the student
+        from .distillation import add_teacher_logits  # imported here: distillation.py subclasses NewsTrainer
+
+        with training_args.main_process_first(desc="teacher logits"):
+            encoded["train"], distillation = add_teacher_logits(
+                encoded["train"], dataset["train"]["text"], label_names, model_args, training_args
+            )
+    return Experiment(dataset, source, encoded, train_eval, tokenizer, model, coverage, distillation)
 
 
 def build_trainer(
@@ -143,6 +156,11 @@ def build_trainer(
     `trainer_class` lets a caller adjust one step of the loop (hyperparameter search reports per epoch).
     """
     mixed = training_args.fp16 or training_args.bf16
+    if experiment.distillation is not None:
+        from .distillation import with_distillation
+
+        trainer_class = with_distillation(trainer_class)
+        trainer_kwargs["distillation"] = experiment.distillation
     trainer = trainer_class(
         model=None if "model_init" in trainer_kwargs else experiment.model,
         args=training_args,
@@ -189,6 +207,7 @@ def run_training(model_args: ModelArguments, data_args: DataArguments, training_
         "vectors_coverage": None if coverage is None else {
             "source": coverage.source, "found": coverage.found, "total": coverage.total, "ratio": coverage.ratio,
         },
+        "distillation": None if experiment.distillation is None else experiment.distillation.as_report(),
     }  # fmt: skip
     trainer.report = report
     if trainer.is_world_process_zero():
