@@ -82,6 +82,9 @@ class DistillationTrainer(NewsTrainer):
     Batches without the column (evaluation, prediction) get the model's own loss, so scores are the student's.
     """
 
+    # The loss is a batch mean, not a sum over `num_items_in_batch`: the Trainer divides it by the accumulation steps.
+    loss_is_scaled_for_ga = False
+
     def __init__(self, *args, distillation: Distillation, **kwargs) -> None:
         self.distillation = distillation
         super().__init__(*args, **kwargs)
