@@ -64,7 +64,7 @@ class ModelArguments:
             "corpus's labels: the student learns from its logits too (hfnews.distillation)."
         },
     )
-    # Defaults: the best validation accuracy of a sweep of the CNN on the dev split (configs/cnn_distilled.yaml).
+    # Defaults: the best validation accuracy of a sweep of the CNN on the dev split (BENCHMARKS.md#distillation).
     distill_alpha: float = field(
         default=0.5, metadata={"help": "Weight of the teacher's soft targets; 1 - alpha weighs the labels."}
     )
