@@ -62,6 +62,20 @@ class ModelArguments:
         },
     )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the embedding fixed during training."})
+    teacher_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "Distil from this fine-tuned classifier (a scripts/train.py output such as runs/bert) with the "
+            "corpus's labels: the student learns from its logits too (hfnews.distillation)."
+        },
+    )
+    # Defaults: the best validation accuracy of a sweep of the CNN on the dev split (BENCHMARKS.md#distillation).
+    distill_alpha: float = field(
+        default=0.5, metadata={"help": "Weight of the teacher's soft targets; 1 - alpha weighs the labels."}
+    )
+    distill_temperature: float = field(
+        default=2.0, metadata={"help": "Softmax temperature T of the soft targets (the soft term is scaled by T^2)."}
+    )
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -70,6 +84,10 @@ class ModelArguments:
             raise HfnewsError("architecture bert needs --model_name_or_path (a BERT folder or Hub id)")
         if self.architecture == "bert" and self.vectors is not None:
             raise HfnewsError("--vectors initialises rnn/cnn embeddings; bert brings its own")
+        if not 0 <= self.distill_alpha <= 1:
+            raise HfnewsError(f"distill_alpha must lie in [0, 1], got {self.distill_alpha}")
+        if not self.distill_temperature > 0:
+            raise HfnewsError(f"distill_temperature must be a positive number, got {self.distill_temperature}")
 
 
 @dataclass

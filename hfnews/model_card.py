@@ -101,6 +101,15 @@ class NewsCardData:
         return None if coverage is None else Path(str(coverage["source"])).name
 
     @property
+    def teacher_name(self) -> str | None:
+        """A distilled run's teacher as the card may name it: a Hub id as given, a local folder by its name only."""
+        distillation = self.report.distillation
+        if distillation is None:
+            return None
+        teacher = str(distillation["teacher"])
+        return Path(teacher).name if Path(teacher).exists() else teacher
+
+    @property
     def config_json(self) -> str:
         return json.dumps({k: v for k, v in self.model_config.items() if k not in _HIDDEN_CONFIG_KEYS}, indent=2)
 

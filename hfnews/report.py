@@ -35,6 +35,8 @@ class TrainingReport:
         model (`dict`): the `ModelArguments` of the run.
         training (`dict`): the `TrainingArguments` worth recording to reproduce the run.
         vectors_coverage (`dict`, *optional*): `source`, `found`, `total`, `ratio` of pretrained word vectors.
+        distillation (`dict`, *optional*): `teacher`, `teacher_sha256`, `alpha`, `temperature` of a distilled run
+            (`hfnews.distillation`); None otherwise.
     """
 
     architecture: str
@@ -48,6 +50,7 @@ class TrainingReport:
     model: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     vectors_coverage: dict | None = None
+    distillation: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -7,6 +7,7 @@ processes, so `python scripts/train.py` and `accelerate launch scripts/train.py`
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datasets import Dataset, DatasetDict
 from transformers import (
@@ -44,6 +45,9 @@ from .report import ReportCallback, TrainingReport
 from .sources import source_spec
 from .vectors import VectorCoverage
 
+
+if TYPE_CHECKING:
+    from .distillation import Distillation
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +165,7 @@ class Experiment:
     tokenizer: PreTrainedTokenizerBase
     model: PreTrainedModel
     coverage: VectorCoverage | None
+    distillation: "Distillation | None" = None  # set when a teacher's logits are in encoded["train"]
 
     @property
     def label_names(self) -> list[str]:
@@ -182,7 +187,15 @@ def prepare_experiment(
     train_eval = encoded["train"]
     if data_args.train_eval_samples is not None and data_args.train_eval_samples < len(train_eval):
         train_eval = train_eval.select(range(data_args.train_eval_samples))
-    return Experiment(dataset, source, encoded, train_eval, tokenizer, model, coverage)
+    distillation = None
+    if model_args.teacher_name_or_path is not None:  # train only, after train_eval: evaluation scores the student
+        from .distillation import add_teacher_logits  # imported here: distillation.py subclasses NewsTrainer
+
+        with training_args.main_process_first(desc="teacher logits"):
+            encoded["train"], distillation = add_teacher_logits(
+                encoded["train"], dataset["train"]["text"], label_names, model_args, training_args
+            )
+    return Experiment(dataset, source, encoded, train_eval, tokenizer, model, coverage, distillation)
 
 
 def build_trainer(
@@ -204,6 +217,11 @@ def build_trainer(
     callbacks = [EpochReportCallback(len(experiment.train_eval), len(experiment.encoded["train"]), patience)] + (
         [] if patience is None else [ValidationEarlyStoppingCallback(patience)]
     )
+    if experiment.distillation is not None:
+        from .distillation import with_distillation
+
+        trainer_class = with_distillation(trainer_class)
+        trainer_kwargs["distillation"] = experiment.distillation
     trainer = trainer_class(
         model=None if "model_init" in trainer_kwargs else experiment.model,
         args=training_args,
@@ -240,6 +258,7 @@ def new_report(
         vectors_coverage=None if coverage is None else {
             "source": coverage.source, "found": coverage.found, "total": coverage.total, "ratio": coverage.ratio,
         },
+        distillation=None if experiment.distillation is None else experiment.distillation.as_report(),
     )  # fmt: skip
 
 

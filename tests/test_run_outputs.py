@@ -20,7 +20,8 @@ from hfnews.report import TrainingReport
 
 # The keys of metrics.json before the report became a dataclass (users' scripts read them): add, never rename or drop.
 METRICS_KEYS = ["architecture", "label_names", "history", "test", "confusion_matrix", "best_checkpoint",
-                "train_runtime", "data", "model", "training", "vectors_coverage"]  # fmt: skip
+                "train_runtime", "data", "model", "training", "vectors_coverage",
+                "distillation"]  # fmt: skip  # added with knowledge distillation
 DATA_KEYS = {"source", "split_seed", "group_by", "train", "validation", "test"}
 TEST_ROWS = 10  # 96 rows split 80/10/10
 

@@ -1,0 +1,266 @@
+"""Knowledge distillation: a fine-tuned teacher (BERT, say) teaches a word-ID student through the one Trainer path.
+
+The teacher's logits over the training titles are computed once and cached under a key of the teacher's weights and
+the corpus; they travel to the student as a dataset column (`teacher_logits`) that the collator batches like the
+labels, and `DistillationTrainer.compute_loss` pops it before calling the model. Evaluation never sees the column, so
+validation and test scores are the student's own. The loss is Hinton et al.'s soft-target loss ("Distilling the
+Knowledge in a Neural Network", 2015, section 2), as in the transformers distillation examples.
+"""
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from datasets import Dataset
+from huggingface_hub import snapshot_download
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save
+from tqdm.auto import tqdm
+from transformers import TrainingArguments
+
+from .arguments import ModelArguments
+from .download import cache_root, sha256_file
+from .errors import HfnewsError
+from .factory import load_model, load_tokenizer, resolve_model_path
+from .integrity import atomic_write
+from .losses import classification_loss
+from .training import NewsTrainer
+
+
+logger = logging.getLogger(__name__)
+
+TEACHER_COLUMN = "teacher_logits"
+CACHE_FORMAT = "hfnews-teacher-logits-1"  # part of every cache key: bump it when the computation changes
+TRAIN_TEACHER_HINT = "train it first (accelerate launch scripts/train.py --model bert) or pass --teacher_name_or_path"
+
+
+@dataclass(frozen=True)
+class Distillation:
+    """How a student learns from its teacher: which teacher (and its weights' digest), alpha and temperature."""
+
+    teacher: str
+    teacher_sha256: str
+    alpha: float
+    temperature: float
+
+    def as_report(self) -> dict:
+        """The `distillation` entry of `metrics.json`."""
+        return asdict(self)
+
+
+def distillation_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    labels: torch.Tensor,
+    alpha: float,
+    temperature: float,
+    class_weights: Sequence[float] | None = None,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """`alpha * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + (1 - alpha) * cross-entropy(student, labels)`.
+
+    The cross-entropy is `hfnews.losses.classification_loss`, the loss of every plain run, so `--class_weights` and
+    `--label_smoothing_factor` apply to the hard-label term as they do without a teacher.
+
+    Logits are float tensors of shape (batch, num_labels), labels int64 of shape (batch,); returns a scalar, the
+    mean over the batch (KL with `batchmean`, its mathematical definition). The T^2 factor keeps the soft term's
+    gradients the same size whatever T (Hinton et al. 2015, section 2).
+    """
+    soft = F.kl_div(
+        F.log_softmax(student_logits / temperature, dim=-1),
+        F.log_softmax(teacher_logits.float() / temperature, dim=-1),
+        reduction="batchmean",
+        log_target=True,
+    )
+    hard = classification_loss(student_logits, labels, class_weights, label_smoothing)
+    return alpha * temperature**2 * soft + (1 - alpha) * hard
+
+
+class DistillationTrainer(NewsTrainer):
+    """`NewsTrainer` whose training loss is `distillation_loss` on the batch's `teacher_logits` column.
+
+    Batches without the column (evaluation, prediction) get the model's own loss, so scores are the student's.
+    """
+
+    # The loss is a batch mean, not a sum over `num_items_in_batch`: the Trainer divides it by the accumulation steps.
+    loss_is_scaled_for_ga = False
+
+    def __init__(self, *args, distillation: Distillation, **kwargs) -> None:
+        self.distillation = distillation
+        super().__init__(*args, **kwargs)
+
+    def _set_signature_columns_if_needed(self) -> None:
+        # `remove_unused_columns` keeps only the model's forward arguments and labels; the teacher column must stay.
+        super()._set_signature_columns_if_needed()
+        if TEACHER_COLUMN not in self._signature_columns:
+            self._signature_columns.append(TEACHER_COLUMN)
+
+    def compute_loss(self, model, inputs: dict, return_outputs: bool = False, num_items_in_batch=None):
+        teacher_logits = inputs.pop(TEACHER_COLUMN, None)
+        if teacher_logits is None:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        hard = self.compute_loss_func  # the run's `ClassificationLoss`: its class weights and label smoothing
+        loss = distillation_loss(
+            outputs.logits, teacher_logits, labels, self.distillation.alpha, self.distillation.temperature,
+            class_weights=hard.class_weights, label_smoothing=hard.label_smoothing,
+        )  # fmt: skip
+        return (loss, outputs) if return_outputs else loss
+
+
+def with_distillation(trainer_class: type[NewsTrainer]) -> type[NewsTrainer]:
+    """`trainer_class` with `DistillationTrainer`'s loss (a search's `TuningTrainer` distils too)."""
+    if issubclass(trainer_class, DistillationTrainer):
+        return trainer_class
+    return type(f"Distillation{trainer_class.__name__}", (DistillationTrainer, trainer_class), {})
+
+
+def weights_digest(name_or_path: str) -> str:
+    """SHA-256 over the teacher's weight files (`*.safetensors`, else `*.bin`) in file-name order.
+
+    A Hub id is read from the local Hub cache (where `from_pretrained` has just put it).
+    """
+    path = Path(resolve_model_path(name_or_path))
+    folder = path if path.is_dir() else Path(snapshot_download(str(path), allow_patterns=["*.safetensors", "*.bin"]))
+    files = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
+    if not files:
+        raise HfnewsError(f"teacher {name_or_path} has no weight file (*.safetensors or *.bin) in {folder}")
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.name}:{sha256_file(file)}\n".encode())
+    return digest.hexdigest()
+
+
+def cache_key(teacher_sha256: str, texts: list[str], label_names: list[str]) -> str:
+    """The key of a teacher's logits over a corpus: the weights' digest, the titles and the label order."""
+    corpus = hashlib.sha256(json.dumps([label_names, texts]).encode()).hexdigest()
+    return hashlib.sha256(f"{CACHE_FORMAT}\n{teacher_sha256}\n{corpus}".encode()).hexdigest()
+
+
+def cache_file(key: str) -> Path:
+    """Where the logits under `key` are kept: `<cache root>/teacher_logits/<key>.safetensors`."""
+    return cache_root() / "teacher_logits" / f"{key}.safetensors"
+
+
+def read_cached_logits(path: Path, key: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """The cached logits if `path` holds a sound entry for `key` (the key inside, the shape, finite values)."""
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="np") as cached:
+            recorded = (cached.metadata() or {}).get("key")
+            logits = cached.get_tensor("logits")
+    except (SafetensorError, OSError, KeyError, ValueError) as error:
+        problem = f"unreadable ({str(error).splitlines()[0] if str(error) else type(error).__name__})"
+    else:
+        if recorded != key:
+            problem = f"recorded for key {recorded}"
+        elif logits.shape != shape:
+            problem = f"of shape {logits.shape}, expected {shape}"
+        elif not np.isfinite(logits).all():
+            problem = "holding non-finite values"
+        else:
+            return logits
+    logger.warning("teacher logits cache %s is %s: computing them again", path, problem)
+    return None
+
+
+def write_cached_logits(path: Path, key: str, logits: np.ndarray) -> None:
+    """Write atomically (`integrity.atomic_write`: a temporary file renamed into place), so a reader never sees half
+    a file; the key goes into the safetensors metadata, where `read_cached_logits` checks it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "wb") as stream:
+        stream.write(save({"logits": torch.from_numpy(logits)}, metadata={"key": key}))
+
+
+def load_teacher(name_or_path: str, label_names: list[str]) -> tuple[torch.nn.Module, object, list[int]]:
+    """The teacher model and tokenizer, and for each corpus label its teacher logit column.
+
+    Raises HfnewsError when the teacher cannot be found (with how to train one) or predicts other labels.
+    """
+    try:
+        model, tokenizer = load_model(name_or_path), load_tokenizer(name_or_path)
+    except HfnewsError:
+        if Path(name_or_path).exists():
+            raise
+        raise HfnewsError(
+            f"teacher {name_or_path} not found (no such folder, nor Hub model): {TRAIN_TEACHER_HINT}"
+        ) from None
+    teacher_labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    if sorted(teacher_labels) != sorted(label_names):
+        raise HfnewsError(
+            f"teacher {name_or_path} predicts {teacher_labels}, not this corpus's labels {label_names}: "
+            "pass a teacher trained on the same categories"
+        )
+    return model, tokenizer, [teacher_labels.index(name) for name in label_names]
+
+
+@torch.inference_mode()
+def compute_teacher_logits(
+    model: torch.nn.Module,
+    tokenizer,
+    texts: list[str],
+    batch_size: int,
+    device: torch.device | str = "cpu",
+    disable_progress: bool = False,
+) -> np.ndarray:
+    """The teacher's logits for `texts`: float32 of shape (len(texts), num_labels), in the teacher's label order."""
+    model.to(device).eval()
+    batches = []
+    for start in tqdm(range(0, len(texts), batch_size), desc="teacher logits", disable=disable_progress):
+        batch = tokenizer(texts[start : start + batch_size], padding=True, truncation=True, return_tensors="pt")
+        batches.append(model(**batch.to(device)).logits.float().cpu())
+    return torch.cat(batches).numpy() if batches else np.zeros((0, model.config.num_labels), dtype=np.float32)
+
+
+def teacher_logits(
+    name_or_path: str,
+    texts: list[str],
+    label_names: list[str],
+    batch_size: int = 128,
+    device: torch.device | str = "cpu",
+    disable_progress: bool = False,
+) -> tuple[np.ndarray, str]:
+    """The teacher's logits over `texts` (float32, shape (len(texts), len(label_names)), columns in `label_names`
+    order) and the digest of its weights; read from the cache when a sound entry exists, else computed and cached.
+    """
+    texts = list(texts)  # a datasets Column reads as a list, but only a list serialises for the key
+    model, tokenizer, columns = load_teacher(name_or_path, label_names)
+    digest = weights_digest(name_or_path)
+    key = cache_key(digest, texts, label_names)
+    path = cache_file(key)
+    logits = read_cached_logits(path, key, (len(texts), len(label_names)))
+    if logits is None:
+        raw = compute_teacher_logits(model, tokenizer, texts, batch_size, device, disable_progress)
+        logits = np.ascontiguousarray(raw[:, columns])
+        if not np.isfinite(logits).all():
+            raise HfnewsError(f"teacher {name_or_path} gives non-finite logits: check its weights")
+        write_cached_logits(path, key, logits)
+    else:
+        logger.info("teacher logits of %s read from %s", name_or_path, path)
+    return logits, digest
+
+
+def add_teacher_logits(
+    train: Dataset,
+    texts: list[str],
+    label_names: list[str],
+    model_args: ModelArguments,
+    training_args: TrainingArguments,
+) -> tuple[Dataset, Distillation]:
+    """`train` (encoded) with the `teacher_logits` column of `model_args.teacher_name_or_path` over `texts` (its
+    titles, row for row), and the distillation settings the Trainer needs."""
+    teacher = model_args.teacher_name_or_path
+    logits, digest = teacher_logits(
+        teacher, texts, label_names, batch_size=training_args.per_device_eval_batch_size,
+        device=training_args.device, disable_progress=training_args.disable_tqdm,
+    )  # fmt: skip
+    distillation = Distillation(teacher, digest, model_args.distill_alpha, model_args.distill_temperature)
+    return train.add_column(TEACHER_COLUMN, list(logits)), distillation

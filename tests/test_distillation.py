@@ -1,0 +1,266 @@
+"""Knowledge distillation (issue 13 §1): the soft-target loss, the teacher-logit cache, the errors, a tiny run.
+
+The teacher is a random 2-layer BERT with a WordPiece vocabulary of the hand-written headlines, saved like a
+`scripts/train.py --model bert` output; the student is the tiny CNN of configs/tiny.yaml.
+"""
+
+import json
+import logging
+import math
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from helpers import TINY_TITLES
+from safetensors.torch import save_file
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    BertTokenizerFast,
+    pipeline,
+)
+
+from hfnews.arguments import DataArguments, ModelArguments, NewsTrainingArguments
+from hfnews.data import LABEL_NAMES
+from hfnews.distillation import (
+    TEACHER_COLUMN,
+    DistillationTrainer,
+    cache_file,
+    cache_key,
+    distillation_loss,
+    teacher_logits,
+    weights_digest,
+)
+from hfnews.errors import HfnewsError
+from hfnews.training import build_trainer, prepare_experiment
+
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN_SCRIPT = REPO / "scripts" / "train.py"
+TINY_CONFIG = REPO / "configs" / "tiny.yaml"
+TEXTS = [title for _, title in TINY_TITLES]
+LABELS = list(LABEL_NAMES)
+
+
+def save_tiny_bert(folder: Path, label_names: list[str]) -> Path:
+    """A random BERT classifier over `label_names` with a WordPiece tokenizer of the tiny headlines."""
+    wordpiece = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    wordpiece.normalizer = normalizers.BertNormalizer(lowercase=True)
+    wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    wordpiece.train_from_iterator(TEXTS, trainer=trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials))
+    cls_id, sep_id = wordpiece.token_to_id("[CLS]"), wordpiece.token_to_id("[SEP]")
+    wordpiece.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
+    )
+    tokenizer = BertTokenizerFast(
+        tokenizer_object=wordpiece, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]",
+        mask_token="[MASK]",
+    )  # fmt: skip
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
+        max_position_embeddings=64, pad_token_id=tokenizer.pad_token_id, num_labels=len(label_names),
+        id2label=dict(enumerate(label_names)), label2id={name: i for i, name in enumerate(label_names)},
+    )  # fmt: skip
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny_bert(tmp_path_factory.mktemp("teacher"), LABELS)
+
+
+@pytest.fixture
+def forward_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the teacher's forward calls (batch sizes), whichever instance `from_pretrained` makes."""
+    calls, forward = [], BertForSequenceClassification.forward
+
+    def counting(self, *args, **kwargs):
+        output = forward(self, *args, **kwargs)
+        calls.append(output.logits.shape[0])
+        return output
+
+    monkeypatch.setattr(BertForSequenceClassification, "forward", counting)
+    return calls
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The loss, against hand-computed values: student logits (0, 0), teacher logits (0, ln 3), label 0.
+
+STUDENT = torch.zeros(1, 2)
+TEACHER = torch.tensor([[0.0, math.log(3)]])
+LABEL = torch.tensor([0])
+
+
+def kl_to_uniform(p: list[float]) -> float:
+    return sum(q * math.log(q / 0.5) for q in p)
+
+
+@pytest.mark.parametrize(
+    ("temperature", "teacher_probs"),
+    [(1.0, [0.25, 0.75]), (2.0, [1 / (1 + math.sqrt(3)), math.sqrt(3) / (1 + math.sqrt(3))])],
+)
+def test_alpha_one_is_the_temperature_scaled_kl_divergence(temperature, teacher_probs):
+    loss = distillation_loss(STUDENT, TEACHER, LABEL, alpha=1.0, temperature=temperature)
+    assert loss.item() == pytest.approx(temperature**2 * kl_to_uniform(teacher_probs), rel=1e-5)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 4.0])
+def test_alpha_zero_is_the_cross_entropy_whatever_the_temperature(temperature):
+    student = torch.tensor([[0.0, math.log(3)]])  # softmax (1/4, 3/4): label 0 costs ln 4
+    loss = distillation_loss(student, TEACHER, LABEL, alpha=0.0, temperature=temperature)
+    assert loss.item() == pytest.approx(math.log(4), rel=1e-5)
+
+
+def test_alpha_mixes_the_two_terms_and_averages_over_the_batch():
+    student = torch.tensor([[0.0, 0.0], [0.0, math.log(3)]])
+    teacher = torch.tensor([[0.0, math.log(3)], [0.0, math.log(3)]])  # the second row agrees with its teacher
+    labels = torch.tensor([0, 0])
+    soft = 4 * kl_to_uniform([1 / (1 + math.sqrt(3)), math.sqrt(3) / (1 + math.sqrt(3))]) / 2
+    hard = (math.log(2) + math.log(4)) / 2
+    loss = distillation_loss(student, teacher, labels, alpha=0.3, temperature=2.0)
+    assert loss.item() == pytest.approx(0.3 * soft + 0.7 * hard, rel=1e-5)
+
+
+def test_trainer_uses_the_teacher_column_for_training_and_the_model_loss_without_it(teacher, tiny_csv, tmp_path):
+    model_args = ModelArguments(embedding_dim=8, num_filters=4, teacher_name_or_path=str(teacher), distill_alpha=0.7,
+                                distill_temperature=3.0)  # fmt: skip
+    data_args = DataArguments(source=str(tiny_csv))
+    args = NewsTrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True)
+    experiment = prepare_experiment(model_args, data_args, args)
+    trainer = build_trainer(experiment, args)
+    assert isinstance(trainer, DistillationTrainer)
+    assert TEACHER_COLUMN not in experiment.train_eval.column_names  # evaluation scores the student alone
+    assert TEACHER_COLUMN in next(iter(trainer.get_train_dataloader()))  # not dropped as an unused column
+    batch = trainer.data_collator([experiment.encoded["train"][i] for i in range(4)])
+    assert batch[TEACHER_COLUMN].shape == (4, len(LABELS))
+    inputs = {key: value for key, value in batch.items() if key not in (TEACHER_COLUMN, "labels")}
+    model = experiment.model.eval()
+    with torch.no_grad():
+        logits = model(**inputs).logits
+        expected = distillation_loss(logits, batch[TEACHER_COLUMN], batch["labels"], 0.7, 3.0)
+        assert trainer.compute_loss(model, dict(batch)).item() == pytest.approx(expected.item(), rel=1e-5)
+        plain = {key: value for key, value in batch.items() if key != TEACHER_COLUMN}
+        own = model(**plain).loss
+        assert trainer.compute_loss(model, plain).item() == pytest.approx(own.item(), rel=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The teacher-logit cache.
+
+
+def test_second_call_reads_the_cache_without_running_the_teacher(teacher, forward_calls):
+    first, digest = teacher_logits(str(teacher), TEXTS, LABELS, batch_size=8)
+    assert first.shape == (len(TEXTS), len(LABELS)) and first.dtype == np.float32
+    assert forward_calls == [8, 8, 8, 8]  # 32 titles in batches of 8
+    second, again = teacher_logits(str(teacher), TEXTS, LABELS, batch_size=8)
+    assert forward_calls == [8, 8, 8, 8]
+    assert again == digest and np.array_equal(first, second)
+    # Another corpus is another entry.
+    teacher_logits(str(teacher), TEXTS[:5], LABELS, batch_size=8)
+    assert forward_calls[4:] == [5]
+
+
+def test_logits_match_the_teacher_with_columns_in_the_corpus_label_order(teacher, tmp_path):
+    reordered = save_tiny_bert(tmp_path / "reordered", LABELS[::-1])  # same weights, labels listed backwards
+    logits, _ = teacher_logits(str(reordered), TEXTS[:3], LABELS)
+    model, tokenizer = (
+        BertForSequenceClassification.from_pretrained(reordered),
+        BertTokenizerFast.from_pretrained(reordered),
+    )
+    with torch.no_grad():
+        direct = model(**tokenizer(TEXTS[:3], padding=True, return_tensors="pt")).logits.numpy()
+    np.testing.assert_allclose(logits, direct[:, ::-1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "non-finite", "other key"])
+def test_a_damaged_cache_is_rebuilt_with_one_warning(damage, teacher, forward_calls, caplog):
+    logits, digest = teacher_logits(str(teacher), TEXTS, LABELS)
+    key = cache_key(digest, TEXTS, LABELS)
+    path = cache_file(key)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:100])
+    else:
+        values = torch.full((len(TEXTS), len(LABELS)), math.nan if damage == "non-finite" else 0.0)
+        save_file({"logits": values}, str(path), metadata={"key": key if damage == "non-finite" else "stale"})
+    calls = len(forward_calls)
+    with caplog.at_level(logging.WARNING, logger="hfnews.distillation"):
+        rebuilt, _ = teacher_logits(str(teacher), TEXTS, LABELS)
+    assert len(forward_calls) > calls
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1 and str(path) in warnings[0].getMessage()
+    np.testing.assert_allclose(rebuilt, logits, rtol=1e-5, atol=1e-6)
+    assert not list(path.parent.glob("*.tmp"))  # written through a temporary file renamed into place
+    caplog.clear()
+    teacher_logits(str(teacher), TEXTS, LABELS)  # sound again: read without a warning
+    assert not caplog.records
+
+
+def test_the_key_follows_the_teacher_weights(teacher, tmp_path):
+    other = save_tiny_bert(tmp_path / "other", LABELS)
+    assert weights_digest(str(other)) == weights_digest(str(teacher))  # same seed, same bytes
+    state = BertForSequenceClassification.from_pretrained(other)
+    with torch.no_grad():
+        state.classifier.bias.add_(1.0)
+    state.save_pretrained(other)
+    assert weights_digest(str(other)) != weights_digest(str(teacher))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Errors and a tiny run through scripts/train.py.
+
+
+def train(monkeypatch: pytest.MonkeyPatch, *args) -> None:
+    monkeypatch.setattr(sys, "argv", [str(TRAIN_SCRIPT), *map(str, args)])
+    runpy.run_path(str(TRAIN_SCRIPT), run_name="__main__")
+
+
+def train_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args) -> str:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        train(monkeypatch, *args)
+    assert exit_info.value.code == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_a_teacher_with_other_labels_is_one_error(tmp_path):
+    wrong = save_tiny_bert(tmp_path / "wrong", ["sports", "politics", "business", "health"])
+    with pytest.raises(HfnewsError, match=r"teacher .* predicts .*'sports'.* not this corpus's labels"):
+        teacher_logits(str(wrong), TEXTS, LABELS)
+
+
+@pytest.mark.parametrize("config", ["cnn_distilled", "birnn_distilled"])
+def test_a_missing_default_teacher_says_to_train_it_first(config, tiny_csv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no runs/bert here
+    error = train_error(monkeypatch, capsys, "--model", config, "--source", tiny_csv, "--output_dir", tmp_path / "o")
+    assert "teacher runs/bert not found" in error
+    assert "accelerate launch scripts/train.py --model bert" in error
+
+
+def test_distilled_run_is_an_ordinary_student_checkpoint_that_names_its_teacher(teacher, tiny_csv, tmp_path,
+                                                                                  monkeypatch):  # fmt: skip
+    output_dir = tmp_path / "student"
+    train(monkeypatch, "--config", TINY_CONFIG, "--source", tiny_csv, "--output_dir", output_dir,
+          "--teacher_name_or_path", teacher, "--distill_alpha", 0.8, "--distill_temperature", 2)  # fmt: skip
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    assert metrics["distillation"] == {
+        "teacher": str(teacher), "teacher_sha256": weights_digest(str(teacher)), "alpha": 0.8, "temperature": 2.0,
+    }  # fmt: skip
+    card = (output_dir / "README.md").read_text()
+    # The card names a local teacher by its folder only: a user's paths never go to the Hub.
+    assert f"Distilled from the teacher `{teacher.name}`" in card and str(teacher) not in card
+    config = json.loads((output_dir / "config.json").read_text())
+    assert config["model_type"] == "hfnews-cnn"
+    classifier = pipeline("text-classification", model=str(output_dir))
+    scores = classifier(TEXTS[:2], top_k=None)
+    assert [sorted(score["label"] for score in row) for row in scores] == [sorted(LABELS)] * 2
+    assert sum(score["score"] for score in scores[0]) == pytest.approx(1.0, abs=1e-5)
