@@ -2,9 +2,8 @@
 
 `pipeline("text-classification", model=folder)` is the one-call API for a few texts; it handles one text at a time
 before batching and so classifies only half to two thirds as many headlines per second as a plain batched loop
-(BENCHMARKS.md, "Speed"). `classify` is that loop: every text tokenised at once, batches of similar length (less
-padding), softmax scores in input order, and the same scores pipeline() gives. `scripts/predict.py --input_file`
-uses it.
+(BENCHMARKS.md, "Speed"). `classify` is that loop: batches of headlines of similar length (less padding), softmax
+scores in input order, the same scores pipeline() gives. `scripts/predict.py --input_file` uses it.
 
 Every row of the input gives one row of output, in the same order: a blank line is an empty title (the models
 classify it from their biases alone), never dropped. Texts longer than the model takes are truncated to its maximum
