@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .integrity import atomic_write
+
 
 PREDICTIONS_FILE = "test_predictions.jsonl"
 MISTAKES_PER_CLASS = 3
@@ -35,7 +37,7 @@ def prediction_records(
 def write_predictions(output_dir: str | Path, records: list[dict]) -> Path:
     """Write `test_predictions.jsonl` (one JSON object per line, UTF-8, in test-split order) into `output_dir`."""
     path = Path(output_dir) / PREDICTIONS_FILE
-    with path.open("w", encoding="utf-8") as file:
+    with atomic_write(path, "w", encoding="utf-8") as file:
         file.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
     return path
 

@@ -25,6 +25,7 @@ from .arguments import ModelArguments, SearchSetup
 from .callbacks import VALIDATION_KEY
 from .errors import HfnewsError
 from .factory import build_model
+from .integrity import write_text_atomically
 from .plots import plot_trials
 from .search_space import SearchSpace, load_search_space
 from .training import Experiment, NewsTrainer, build_trainer, prepare_experiment
@@ -181,7 +182,8 @@ def write_results(study: optuna.Study, setup: SearchSetup, space: SearchSpace, o
         f"({len(complete)} complete, {pruned} pruned trials): validation accuracy {best.value:.4f}\n"
     )
     config = {**setup.base_config, **best_params}
-    (output_dir / BEST_CONFIG).write_text(header + yaml.dump(config, Dumper=_ConfigDumper, sort_keys=False))
+    # Atomic: a cut-short best.yaml could still parse, and train the rest of the config's fields at their defaults.
+    write_text_atomically(output_dir / BEST_CONFIG, header + yaml.dump(config, Dumper=_ConfigDumper, sort_keys=False))
     print(
         f"best: trial {best.number}, validation accuracy {best.value:.4f}"
         + "".join(f"\n  {name}: {value}" for name, value in best_params.items())
