@@ -66,7 +66,10 @@ def parse_args(args: list[str] | None = None) -> argparse.Namespace:
     )
     layout.add_argument(
         "--numeric_labels",
-        help="Category of the numeric labels 0, 1, 2, ... in order, as codes or names, e.g. b,t,e,m.",
+        "--label_names",  # the name; train.py cannot take it (TrainingArguments.label_names is another thing)
+        dest="numeric_labels",
+        help="Category of the numeric labels 0, 1, 2, ... in order, as codes or names, e.g. b,t,e,m "
+        "(--label_names is the same option).",
     )
     return parser.parse_args(args)
 
