@@ -27,7 +27,7 @@ OFFICIAL_ROWS = 422_937
 OFFICIAL_SIZE = 102_297_000  # hfnews.download.OFFICIAL_CSV_SIZE; not imported so this process stays light
 KEPT_PUBLISHERS = ("Reuters", "Huffington Post", "Businessweek", "Contactmusic.com", "Daily Mail")
 DEFAULT_DEV_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "newsCorpora-dev.csv"
-PREPARE_SCRIPT = Path(__file__).resolve().with_name("prepare_data.py")
+PREPARE_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "prepare_data.py"
 
 
 def _fit(title: bytes, size: int) -> bytes:
