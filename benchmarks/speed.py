@@ -41,18 +41,25 @@ REGISTRATION_IMPORTS = "from transformers import PreTrainedModel, AutoConfig, Au
 PREDICT_IMPORTS = "from transformers import pipeline, AutoModelForSequenceClassification, AutoTokenizer; import torch"
 
 
-def child_env() -> dict:
-    """This checkout first on the path, offline, no tokenizers thread pool warnings."""
+def child_env(**extra: str) -> dict:
+    """This checkout first on the path, offline, no tokenizers thread pool warnings, plus `extra` variables."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    return {**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **extra}
 
 
-def timed(command: list[str], log: Path | None = None) -> tuple[float, str]:
-    """Wall seconds of one child process and its output (stdout and stderr, with its CPU seconds appended)."""
+# One torch thread for both sides of the training figure: on a shared 2-core machine, two OpenMP threads per process
+# wait on each other whenever a neighbour's job takes a core (at load 7, one epoch of the hand loop took 103 s with
+# two threads against ~10 s with one), which swamps the difference between the two loops that the figure is about.
+TRAINING_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def timed(command: list[str], log: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, str]:
+    """Wall seconds of one child process and its output (stdout and stderr, with its CPU seconds appended); `env`
+    adds environment variables for the child."""
     with tempfile.TemporaryFile("w+") as output:
         started = time.perf_counter()
         child = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, text=True, env=child_env(), cwd=ROOT
+            command, stdout=output, stderr=subprocess.STDOUT, text=True, env=child_env(**(env or {})), cwd=ROOT
         )
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
@@ -212,12 +219,12 @@ def bench_training(source: str, work: Path, repeats: int, epochs: int | None) ->
         out = work / f"train_{repeat}"
         args = ["scripts/train.py", "--model", "cnn", "--source", source, "--output_dir", str(out)]
         args += [] if epochs is None else ["--num_train_epochs", str(epochs)]
-        return timed([python, *args], work / f"train_{repeat}.log")
+        return timed([python, *args], work / f"train_{repeat}.log", TRAINING_ENV)
 
     def loop(repeat: int) -> tuple[float, str]:
         args = [__file__, "--hand_loop", str(work / f"loop_{repeat}"), "--source", source]
         args += [] if epochs is None else ["--epochs", str(epochs)]
-        return timed([python, *args], work / f"loop_{repeat}.log")
+        return timed([python, *args], work / f"loop_{repeat}.log", TRAINING_ENV)
 
     results = side_by_side("train.py", train, "hand loop", loop, repeats)
     accuracy = {
@@ -226,7 +233,7 @@ def bench_training(source: str, work: Path, repeats: int, epochs: int | None) ->
     }
     epoch_lines = [line for line in results["train.py"][0][1].splitlines() if line.startswith("epoch ")]
     print("\n".join(["  train.py epoch lines (run 1):", *epoch_lines]))
-    shown = "configs/cnn.yaml's 5 epochs" if epochs is None else f"{epochs} epoch(s)"
+    shown = ("configs/cnn.yaml's 5 epochs" if epochs is None else f"{epochs} epoch(s)") + ", 1 torch thread"
     note = (
         f"test acc {statistics.median(accuracy['train.py']):.4f} vs {statistics.median(accuracy['hand loop']):.4f} "
         "(dev corpus, median)"
