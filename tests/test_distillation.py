@@ -7,8 +7,6 @@ The teacher is a random 2-layer BERT with a WordPiece vocabulary of the hand-wri
 import json
 import logging
 import math
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import torch
 from helpers import TINY_TITLES
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+from training_helpers import train, train_error
 from transformers import (
     BertConfig,
     BertForSequenceClassification,
@@ -40,7 +39,6 @@ from hfnews.training import build_trainer, prepare_experiment
 
 
 REPO = Path(__file__).resolve().parents[1]
-TRAIN_SCRIPT = REPO / "scripts" / "train.py"
 TINY_CONFIG = REPO / "configs" / "tiny.yaml"
 TEXTS = [title for _, title in TINY_TITLES]
 LABELS = list(LABEL_NAMES)
@@ -215,21 +213,6 @@ def test_the_key_follows_the_teacher_weights(teacher, tmp_path):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Errors and a tiny run through scripts/train.py.
-
-
-def train(monkeypatch: pytest.MonkeyPatch, *args) -> None:
-    monkeypatch.setattr(sys, "argv", [str(TRAIN_SCRIPT), *map(str, args)])
-    runpy.run_path(str(TRAIN_SCRIPT), run_name="__main__")
-
-
-def train_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_info:
-        train(monkeypatch, *args)
-    assert exit_info.value.code == 2
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1
-    return lines[0]
 
 
 def test_a_teacher_with_other_labels_is_one_error(tmp_path):

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import re
-import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from gensim.models import KeyedVectors, Word2Vec
 from helpers import DEV_CSV, TINY_TITLES, requires_shared_data
 from model_helpers import BLOCK_HFNEWS
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from training_helpers import train, train_error
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -35,7 +35,6 @@ from hfnews.data import LABEL_NAMES
 from hfnews.factory import build_model, build_tokenizer, resolve_model_path
 
 
-TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
 VECTOR_DIM = 10
 WORD = re.compile(r"\w+")
 SPECIAL_WORD_TOKENS = {"[UNK]", "[PAD]"}
@@ -60,25 +59,6 @@ def dev_titles(count: int) -> list[str]:
     """The first `count` titles of the development corpus (field 2 of its tab-separated lines)."""
     with DEV_CSV.open(encoding="utf-8") as lines:
         return [next(lines).split("\t")[1] for _ in range(count)]
-
-
-def train(monkeypatch: pytest.MonkeyPatch, *args) -> None:
-    monkeypatch.setattr(sys, "argv", [str(TRAIN_SCRIPT), *map(str, args)])
-    runpy.run_path(str(TRAIN_SCRIPT), run_name="__main__")
-
-
-def train_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args) -> str:
-    """Run the script expecting a user error; return its one `error:` line after checking exit status 2."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_info:
-        train(monkeypatch, *args)
-    assert exit_info.value.code == 2
-    stderr = capsys.readouterr().err
-    assert "Traceback" not in stderr
-    error_lines = [line for line in stderr.splitlines() if line.startswith("error:")]
-    assert len(error_lines) == 1, stderr
-    assert stderr.rstrip().endswith(error_lines[0])
-    return error_lines[0]
 
 
 @pytest.fixture(scope="module")

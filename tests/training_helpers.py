@@ -2,13 +2,19 @@
 
 import contextlib
 import io
+import runpy
+import sys
 from pathlib import Path
 
+import pytest
 from helpers import KEPT_PUBLISHERS, TINY_TITLES, corpus_line
 
 from hfnews.arguments import parse_train_args
 from hfnews.report import TrainingReport
 from hfnews.training import run_training
+
+
+TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
 
 
 def write_tiny_corpus(path: Path, copies: int = 3) -> Path:
@@ -28,3 +34,23 @@ def train_tiny(source: Path, output_dir: Path, *args: str) -> tuple[TrainingRepo
     with contextlib.redirect_stdout(printed):
         report = run_training(model_args, data_args, training_args)
     return report, printed.getvalue()
+
+
+def train(monkeypatch: pytest.MonkeyPatch, *args) -> None:
+    """`scripts/train.py ARGS` run in this process as `__main__`, the way a user runs it."""
+    monkeypatch.setattr(sys, "argv", [str(TRAIN_SCRIPT), *map(str, args)])
+    runpy.run_path(str(TRAIN_SCRIPT), run_name="__main__")
+
+
+def train_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args) -> str:
+    """Run the script expecting a user error; return its one `error:` line after checking exit status 2."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        train(monkeypatch, *args)
+    assert exit_info.value.code == 2
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    error_lines = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1, stderr
+    assert stderr.rstrip().endswith(error_lines[0])
+    return error_lines[0]
