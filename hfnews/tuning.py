@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import optuna
+import sqlalchemy.exc
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 from tqdm.auto import tqdm
@@ -25,7 +26,7 @@ from .arguments import ModelArguments, SearchSetup
 from .callbacks import VALIDATION_KEY
 from .errors import HfnewsError
 from .factory import build_model
-from .integrity import write_text_atomically
+from .integrity import DamagedFileError, write_text_atomically
 from .plots import plot_trials
 from .search_space import SearchSpace, load_search_space
 from .training import Experiment, NewsTrainer, build_trainer, prepare_experiment
@@ -128,7 +129,13 @@ def run_search(setup: SearchSetup) -> optuna.Study:
     output_dir.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(output_dir / STUDY_DB).resolve()}"
     study_kwargs = {"storage": storage, "study_name": setup.study_name, "load_if_exists": True}
-    study = optuna.create_study(direction="maximize", **study_kwargs)
+    try:
+        study = optuna.create_study(direction="maximize", **study_kwargs)
+    except sqlalchemy.exc.DatabaseError as error:  # a study.db cut short or overwritten: never start on top of it
+        reason = str(error.orig or error).splitlines()[0]
+        raise DamagedFileError(
+            output_dir / STUDY_DB, f"is not a readable study ({reason}); delete it to start the search again"
+        ) from None
     retried = retry_interrupted_trials(study)
     finished = len(study.get_trials(deepcopy=False, states=FINISHED))
     missing = setup.tune.n_trials - finished

@@ -145,6 +145,21 @@ def test_bad_search_space_gives_one_error_line(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("damage", ["truncated", "not a database"])
+def test_a_damaged_study_db_is_one_error_line_naming_it(tmp_path, capsys, damage):
+    (tmp_path / "out").mkdir()
+    study_db = tmp_path / "out" / "study.db"
+    if damage == "truncated":  # the header of a real SQLite file, cut short as a kill or a full disk leaves it
+        study_db.write_bytes(b"SQLite format 3\x00" + bytes(50))
+    else:
+        study_db.write_text("trial,value\n0,0.9\n")
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(lambda: run_search(parse_tune_args(tune_args(tmp_path, 1))))
+    assert exit_info.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {study_db} is not a readable study (") and "delete it" in line
+
+
 @pytest.mark.slow
 @requires_shared_data
 @requires_vectors
