@@ -76,6 +76,13 @@ class ModelArguments:
     distill_temperature: float = field(
         default=2.0, metadata={"help": "Softmax temperature T of the soft targets (the soft term is scaled by T^2)."}
     )
+    distill_augment: int = field(
+        default=0,
+        metadata={
+            "help": "Perturbed copies of each training title that the teacher alone labels, a larger transfer set "
+            "(masked words, n-grams: Tang et al. 2019, hfnews.augmentation); 0 for none."
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -88,6 +95,8 @@ class ModelArguments:
             raise HfnewsError(f"distill_alpha must lie in [0, 1], got {self.distill_alpha}")
         if not self.distill_temperature > 0:
             raise HfnewsError(f"distill_temperature must be a positive number, got {self.distill_temperature}")
+        if self.distill_augment < 0:
+            raise HfnewsError(f"distill_augment must be 0 or more, got {self.distill_augment}")
 
 
 @dataclass

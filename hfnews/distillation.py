@@ -17,19 +17,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from datasets import Dataset
+from datasets import Dataset, Value, concatenate_datasets
 from huggingface_hub import snapshot_download
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 from tqdm.auto import tqdm
-from transformers import TrainingArguments
+from transformers import PreTrainedTokenizerBase, TrainingArguments
 
 from .arguments import ModelArguments
+from .augmentation import AugmentedTitles, augment_titles
 from .download import cache_root, sha256_file
 from .errors import HfnewsError
 from .factory import load_model, load_tokenizer, resolve_model_path
 from .integrity import atomic_write
-from .losses import classification_loss
+from .losses import IGNORE_INDEX, classification_loss
 from .training import NewsTrainer
 
 
@@ -42,12 +43,14 @@ TRAIN_TEACHER_HINT = "train it first (accelerate launch scripts/train.py --model
 
 @dataclass(frozen=True)
 class Distillation:
-    """How a student learns from its teacher: which teacher (and its weights' digest), alpha and temperature."""
+    """How a student learns from its teacher: which teacher (and its weights' digest), alpha, temperature and how many
+    augmented titles it labelled."""
 
     teacher: str
     teacher_sha256: str
     alpha: float
     temperature: float
+    augmented_titles: int = 0  # perturbed copies of training titles labelled by the teacher alone (augmentation.py)
 
     def as_report(self) -> dict:
         """The `distillation` entry of `metrics.json`."""
@@ -213,11 +216,14 @@ def compute_teacher_logits(
 ) -> np.ndarray:
     """The teacher's logits for `texts`: float32 of shape (len(texts), num_labels), in the teacher's label order."""
     model.to(device).eval()
-    batches = []
+    # Titles of similar length share a batch, so little of each batch is padding; the rows return in input order.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    logits = torch.zeros(len(texts), model.config.num_labels)
     for start in tqdm(range(0, len(texts), batch_size), desc="teacher logits", disable=disable_progress):
-        batch = tokenizer(texts[start : start + batch_size], padding=True, truncation=True, return_tensors="pt")
-        batches.append(model(**batch.to(device)).logits.float().cpu())
-    return torch.cat(batches).numpy() if batches else np.zeros((0, model.config.num_labels), dtype=np.float32)
+        rows = order[start : start + batch_size]
+        batch = tokenizer([texts[i] for i in rows], padding=True, truncation=True, return_tensors="pt")
+        logits[rows] = model(**batch.to(device)).logits.float().cpu()
+    return logits.numpy()
 
 
 def teacher_logits(
@@ -227,12 +233,18 @@ def teacher_logits(
     batch_size: int = 128,
     device: torch.device | str = "cpu",
     disable_progress: bool = False,
+    augmented: AugmentedTitles | None = None,
 ) -> tuple[np.ndarray, str]:
-    """The teacher's logits over `texts` (float32, shape (len(texts), len(label_names)), columns in `label_names`
-    order) and the digest of its weights; read from the cache when a sound entry exists, else computed and cached.
+    """The teacher's logits over `texts`, then over the `augmented` titles if any (float32, shape
+    (len(texts) + len(augmented), len(label_names)), columns in `label_names` order) and the digest of its weights;
+    read from the cache when a sound entry exists, else computed and cached.
+
+    The teacher reads a masked word of `augmented` as its mask token (a word-ID teacher, which has none, as its
+    unknown word).
     """
-    texts = list(texts)  # a datasets Column reads as a list, but only a list serialises for the key
     model, tokenizer, columns = load_teacher(name_or_path, label_names)
+    # A datasets Column reads as a list, but only a list serialises for the key.
+    texts = list(texts) + ([] if augmented is None else augmented.render(tokenizer.mask_token or tokenizer.unk_token))
     digest = weights_digest(name_or_path)
     key = cache_key(digest, texts, label_names)
     path = cache_file(key)
@@ -254,13 +266,35 @@ def add_teacher_logits(
     label_names: list[str],
     model_args: ModelArguments,
     training_args: TrainingArguments,
+    tokenizer: PreTrainedTokenizerBase,
+    max_length: int | None = None,
 ) -> tuple[Dataset, Distillation]:
     """`train` (encoded) with the `teacher_logits` column of `model_args.teacher_name_or_path` over `texts` (its
-    titles, row for row), and the distillation settings the Trainer needs."""
+    titles, row for row), and the distillation settings the Trainer needs.
+
+    With `model_args.distill_augment` > 0, the perturbed copies of `hfnews.augmentation` (seeded by the run's seed)
+    follow the training rows, encoded by the student's `tokenizer` (truncated to `max_length` tokens when given), with
+    their teacher logits and label -100: the hard-label term of the loss skips them.
+    """
     teacher = model_args.teacher_name_or_path
+    augmented = augment_titles(texts, model_args.distill_augment, seed=training_args.seed)
     logits, digest = teacher_logits(
         teacher, texts, label_names, batch_size=training_args.per_device_eval_batch_size,
-        device=training_args.device, disable_progress=training_args.disable_tqdm,
+        device=training_args.device, disable_progress=training_args.disable_tqdm, augmented=augmented,
     )  # fmt: skip
-    distillation = Distillation(teacher, digest, model_args.distill_alpha, model_args.distill_temperature)
-    return train.add_column(TEACHER_COLUMN, list(logits)), distillation
+    distillation = Distillation(
+        teacher, digest, model_args.distill_alpha, model_args.distill_temperature, augmented_titles=len(augmented)
+    )
+    rows = len(train)
+    train = train.add_column(TEACHER_COLUMN, list(logits[:rows]))
+    if not len(augmented):
+        return train, distillation
+    # The label column loses its ClassLabel type: -100 (no gold label) is no class.
+    train = train.cast_column("label", Value("int64"))
+    encoded = tokenizer(
+        augmented.render(tokenizer.unk_token), truncation=max_length is not None, max_length=max_length
+    )
+    copies = Dataset.from_dict(
+        {**encoded, "label": [IGNORE_INDEX] * len(augmented), TEACHER_COLUMN: list(logits[rows:])}
+    ).cast(train.features)
+    return concatenate_datasets([train, copies]), distillation

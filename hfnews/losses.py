@@ -18,6 +18,7 @@ from .errors import HfnewsError
 
 
 BALANCED = "balanced"
+IGNORE_INDEX = -100  # the label of a row without one: torch's cross_entropy default, transformers' convention
 
 
 def classification_loss(
@@ -28,7 +29,8 @@ def classification_loss(
     num_items_in_batch: torch.Tensor | int | None = None,
 ) -> torch.Tensor:
     """Cross-entropy of `logits` `(batch, num_labels)` (any float dtype, computed in float32) against `labels`
-    `(batch,)` int64 class ids (`-100` rows are ignored), as a scalar float32 tensor.
+    `(batch,)` int64 class ids (`IGNORE_INDEX` rows, -100, are ignored; a batch of only such rows gives 0), as a
+    scalar float32 tensor.
 
     Each row's loss is `torch.nn.functional.cross_entropy(..., weight=class_weights, label_smoothing=...,
     reduction="none")`, i.e. `(1 - eps) * w[y] * -log p_y + eps / C * sum_c w[c] * -log p_c` per torch's
@@ -44,7 +46,8 @@ def classification_loss(
     losses = F.cross_entropy(
         logits.float(), labels, weight=weight, label_smoothing=label_smoothing, reduction="none"
     )  # (batch,)
-    count = (labels != -100).sum() if num_items_in_batch is None else num_items_in_batch
+    # clamp: a batch without labelled rows (distillation's augmented titles) adds 0, not 0/0.
+    count = (labels != IGNORE_INDEX).sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
     return losses.sum() / count
 
 

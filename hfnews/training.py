@@ -193,8 +193,9 @@ def prepare_experiment(
 
         with training_args.main_process_first(desc="teacher logits"):
             encoded["train"], distillation = add_teacher_logits(
-                encoded["train"], dataset["train"]["text"], label_names, model_args, training_args
-            )
+                encoded["train"], dataset["train"]["text"], label_names, model_args, training_args, tokenizer,
+                data_args.max_length,
+            )  # fmt: skip
     return Experiment(dataset, source, encoded, train_eval, tokenizer, model, coverage, distillation)
 
 
@@ -214,7 +215,7 @@ def build_trainer(
         training_args.class_weights, experiment.label_names, experiment.dataset["train"]["label"]
     )
     patience = training_args.early_stopping_patience
-    callbacks = [EpochReportCallback(len(experiment.train_eval), len(experiment.encoded["train"]), patience)] + (
+    callbacks = [EpochReportCallback(len(experiment.train_eval), len(experiment.dataset["train"]), patience)] + (
         [] if patience is None else [ValidationEarlyStoppingCallback(patience)]
     )
     if experiment.distillation is not None:

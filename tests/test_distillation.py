@@ -24,6 +24,7 @@ from transformers import (
 )
 
 from hfnews.arguments import DataArguments, ModelArguments, NewsTrainingArguments
+from hfnews.augmentation import augment_titles
 from hfnews.data import LABEL_NAMES
 from hfnews.distillation import (
     TEACHER_COLUMN,
@@ -150,6 +151,38 @@ def test_trainer_uses_the_teacher_column_for_training_and_the_model_loss_without
         assert trainer.compute_loss(model, plain).item() == pytest.approx(own.item(), rel=1e-5)
 
 
+def test_augmented_titles_follow_the_training_rows_with_teacher_logits_and_no_label(teacher, tiny_csv, tmp_path):
+    model_args = ModelArguments(embedding_dim=8, num_filters=4, teacher_name_or_path=str(teacher), distill_augment=3)
+    args = NewsTrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True, seed=5)
+    experiment = prepare_experiment(model_args, DataArguments(source=str(tiny_csv)), args)
+    titles = experiment.dataset["train"]["text"][:]
+    augmented = augment_titles(titles, 3, seed=5)
+    train = experiment.encoded["train"]
+    assert experiment.distillation.augmented_titles == len(augmented) > len(titles)
+    assert len(train) == len(titles) + len(augmented)
+    assert train["label"][len(titles) :] == [-100] * len(augmented)
+    assert train["label"][: len(titles)] == experiment.dataset["train"]["label"][:]
+    assert len(experiment.train_eval) == len(titles)  # the per-epoch training scores stay on the labelled rows
+    # The student reads a masked word as [UNK] (word ID 0), the teacher as [MASK].
+    tokenizer = experiment.tokenizer
+    masked = next(i for i, copy in enumerate(augmented.words) if None in copy)
+    student_ids = train[len(titles) + masked]["input_ids"]
+    assert student_ids == tokenizer(augmented.render("[UNK]")[masked])["input_ids"] and 0 in student_ids
+    model = BertForSequenceClassification.from_pretrained(teacher)
+    teacher_tokenizer = BertTokenizerFast.from_pretrained(teacher)
+    with torch.no_grad():
+        direct = model(**teacher_tokenizer(augmented.render("[MASK]")[masked], return_tensors="pt")).logits
+    np.testing.assert_allclose(train[len(titles) + masked][TEACHER_COLUMN], direct[0].numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_batch_of_augmented_titles_alone_learns_from_the_teacher_alone():
+    student, teacher_logits_ = torch.tensor([[0.5, -1.0], [2.0, 0.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    no_labels = torch.tensor([-100, -100])
+    loss = distillation_loss(student, teacher_logits_, no_labels, alpha=0.5, temperature=2.0)
+    soft = distillation_loss(student, teacher_logits_, no_labels, alpha=1.0, temperature=2.0)
+    assert torch.isfinite(loss) and loss.item() == pytest.approx(0.5 * soft.item(), rel=1e-6)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The teacher-logit cache.
 
@@ -237,6 +270,7 @@ def test_distilled_run_is_an_ordinary_student_checkpoint_that_names_its_teacher(
     metrics = json.loads((output_dir / "metrics.json").read_text())
     assert metrics["distillation"] == {
         "teacher": str(teacher), "teacher_sha256": weights_digest(str(teacher)), "alpha": 0.8, "temperature": 2.0,
+        "augmented_titles": 0,
     }  # fmt: skip
     card = (output_dir / "README.md").read_text()
     # The card names a local teacher by its folder only: a user's paths never go to the Hub.
