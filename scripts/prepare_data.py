@@ -2,7 +2,9 @@
 
 python scripts/prepare_data.py --source ../shared/data/NewsAggregatorDataset-dev.zip --output_dir data/news
 
-Plain `argparse`, so preparing data imports neither torch nor transformers. The flags are those of
+Plain `argparse`, so preparing data imports neither torch nor transformers; when the cache already holds the corpus it
+does not import `datasets` either (~1 s): the output folder becomes a checked copy of the cache entry, and the counts
+printed are those recorded when the entry was written. The flags are those of
 `hfnews.arguments.DataArguments` where both exist (`--source`, `--group_by`, `--skip_malformed` and the layout
 overrides of split files).
 """
@@ -10,7 +12,7 @@ overrides of split files).
 import argparse
 
 from hfnews.cli import run_cli
-from hfnews.data import count_title_leakage, format_split_table, load_news_corpus, save_corpus
+from hfnews.corpus_cache import cached_report, copy_saved_corpus, locate_corpus, log_layout, read_report
 from hfnews.split_files import COLUMN_ORDERS, QUOTINGS
 
 
@@ -76,7 +78,7 @@ def parse_args(args: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    corpus = load_news_corpus(
+    entry = locate_corpus(
         args.source,
         seed=args.seed,
         group_by=args.group_by,
@@ -86,14 +88,23 @@ def main() -> None:
         quoting=args.quoting,
         numeric_labels=args.numeric_labels,
     )
-    save_corpus(corpus.dataset, args.output_dir)
-    if corpus.skipped:
-        print(f"skipped {len(corpus.skipped)} malformed row(s):")
-        print("\n".join(f"  {reason}" for reason in corpus.skipped))
-    print(format_split_table(corpus.dataset))
-    leaks = count_title_leakage(corpus.dataset)
+    report = cached_report(entry)
+    from_cache = report is not None
+    if from_cache:
+        log_layout(report["layout"])
+    else:
+        from hfnews.data import load_corpus_entry  # imports datasets: only when the cache cannot serve the corpus
+
+        from_cache = load_corpus_entry(entry).from_cache
+        report = read_report(entry.folder)
+    copy_saved_corpus(entry.folder, args.output_dir)
+    if report["skipped"]:
+        print(f"skipped {len(report['skipped'])} malformed row(s):")
+        print("\n".join(f"  {reason}" for reason in report["skipped"]))
+    print(report["split_table"])
+    leaks = report["leakage"]
     print("titles also in train, verbatim: " + ", ".join(f"{split} {count:,}" for split, count in leaks.items()))
-    print(f"{'reused cached' if corpus.from_cache else 'prepared'} corpus saved to {args.output_dir}")
+    print(f"{'reused cached' if from_cache else 'prepared'} corpus saved to {args.output_dir}")
 
 
 if __name__ == "__main__":
