@@ -21,7 +21,6 @@ from datasets import Dataset, Value, concatenate_datasets
 from huggingface_hub import snapshot_download
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
-from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase, TrainingArguments
 
 from .arguments import ModelArguments
@@ -31,6 +30,7 @@ from .errors import HfnewsError
 from .factory import load_model, load_tokenizer, resolve_model_path
 from .integrity import atomic_write
 from .losses import IGNORE_INDEX, classification_loss
+from .prediction import predict_logits
 from .training import NewsTrainer
 
 
@@ -205,27 +205,6 @@ def load_teacher(name_or_path: str, label_names: list[str]) -> tuple[torch.nn.Mo
     return model, tokenizer, [teacher_labels.index(name) for name in label_names]
 
 
-@torch.inference_mode()
-def compute_teacher_logits(
-    model: torch.nn.Module,
-    tokenizer,
-    texts: list[str],
-    batch_size: int,
-    device: torch.device | str = "cpu",
-    disable_progress: bool = False,
-) -> np.ndarray:
-    """The teacher's logits for `texts`: float32 of shape (len(texts), num_labels), in the teacher's label order."""
-    model.to(device).eval()
-    # Titles of similar length share a batch, so little of each batch is padding; the rows return in input order.
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    logits = torch.zeros(len(texts), model.config.num_labels)
-    for start in tqdm(range(0, len(texts), batch_size), desc="teacher logits", disable=disable_progress):
-        rows = order[start : start + batch_size]
-        batch = tokenizer([texts[i] for i in rows], padding=True, truncation=True, return_tensors="pt")
-        logits[rows] = model(**batch.to(device)).logits.float().cpu()
-    return logits.numpy()
-
-
 def teacher_logits(
     name_or_path: str,
     texts: list[str],
@@ -250,8 +229,8 @@ def teacher_logits(
     path = cache_file(key)
     logits = read_cached_logits(path, key, (len(texts), len(label_names)))
     if logits is None:
-        raw = compute_teacher_logits(model, tokenizer, texts, batch_size, device, disable_progress)
-        logits = np.ascontiguousarray(raw[:, columns])
+        raw = predict_logits(model.to(device), tokenizer, texts, batch_size, not disable_progress, "teacher logits")
+        logits = np.ascontiguousarray(raw.numpy()[:, columns])
         if not np.isfinite(logits).all():
             raise HfnewsError(f"teacher {name_or_path} gives non-finite logits: check its weights")
         write_cached_logits(path, key, logits)

@@ -126,18 +126,20 @@ def _scores(logits: torch.Tensor, config) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def classify(model, tokenizer, texts: Sequence[str], batch_size: int = 256, progress: bool = True) -> torch.Tensor:
-    """Scores of every text for every label: float32 (len(texts), num_labels), rows in the order of `texts`.
+def predict_logits(
+    model, tokenizer, texts: Sequence[str], batch_size: int = 256, progress: bool = True, desc: str = "classifying"
+) -> torch.Tensor:
+    """The model's logits for every text: float32 (len(texts), num_labels) on the CPU, rows in the order of `texts`.
 
     Batches of `batch_size` texts of similar length in characters, so short headlines are not padded to the longest
-    of the file; each text is truncated to `max_input_length`. `progress` shows a tqdm bar (on stderr) counting
-    headlines.
+    of the file; each text is truncated to `max_input_length`. `progress` shows a tqdm bar (on stderr, titled
+    `desc`) counting headlines.
     """
     model.eval()
     max_length = max_input_length(tokenizer)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    scores = torch.empty(len(texts), model.config.num_labels)
-    with tqdm(total=len(texts), unit="headlines", disable=not progress, desc="classifying") as bar:
+    logits = torch.empty(len(texts), model.config.num_labels)
+    with tqdm(total=len(texts), unit="headlines", disable=not progress, desc=desc) as bar:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             batch = tokenizer(
@@ -147,9 +149,15 @@ def classify(model, tokenizer, texts: Sequence[str], batch_size: int = 256, prog
                 max_length=max_length,
                 return_tensors="pt",
             )
-            scores[rows] = _scores(model(**batch.to(model.device)).logits, model.config).cpu()
+            logits[rows] = model(**batch.to(model.device)).logits.float().cpu()
             bar.update(len(rows))
-    return scores
+    return logits
+
+
+def classify(model, tokenizer, texts: Sequence[str], batch_size: int = 256, progress: bool = True) -> torch.Tensor:
+    """Scores of every text for every label (pipeline()'s softmax or sigmoid): float32 (len(texts), num_labels),
+    rows in the order of `texts`, from `predict_logits`."""
+    return _scores(predict_logits(model, tokenizer, texts, batch_size, progress), model.config)
 
 
 def top_labels(scores: torch.Tensor, id2label: dict[int, str], top_k: int = 1) -> list[list[tuple[str, float]]]:

@@ -42,7 +42,7 @@ def test_copies_equal_to_their_title_and_empty_titles_are_left_out():
 def test_mask_rate_is_close_to_p_mask():
     augmented = augment_titles(TITLES[:2] * 200, copies=5, seed=0, p_mask=0.1, p_ngram=0.0)
     words = [word for copy in augmented.words for word in copy]
-    # Copies without a mask are dropped (equal to their title), so count over all draws: 2,000 draws of 6 words on average.
+    # Copies without a mask are dropped (equal to their title): count over all 2,000 draws of 6 words on average.
     assert sum(word is None for word in words) / (2000 * 6) == pytest.approx(0.1, abs=0.01)
 
 
