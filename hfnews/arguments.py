@@ -76,6 +76,14 @@ class ModelArguments:
     distill_temperature: float = field(
         default=2.0, metadata={"help": "Softmax temperature T of the soft targets (the soft term is scaled by T^2)."}
     )
+    distill_transfer_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "Unlabelled headlines the teacher labels for the student too (a file like predict.py's "
+            "--input_file: one per line, or .csv/.tsv/.jsonl with --text_column_name); validation and test titles "
+            "in it are left out."
+        },
+    )
     distill_augment: int = field(
         default=0,
         metadata={

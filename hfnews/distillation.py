@@ -17,20 +17,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from datasets import Dataset, Value, concatenate_datasets
+from datasets import Dataset, DatasetDict, Value, concatenate_datasets
 from huggingface_hub import snapshot_download
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 from transformers import PreTrainedTokenizerBase, TrainingArguments
 
-from .arguments import ModelArguments
+from .arguments import DataArguments, ModelArguments
 from .augmentation import AugmentedTitles, augment_titles
 from .download import cache_root, sha256_file
 from .errors import HfnewsError
 from .factory import load_model, load_tokenizer, resolve_model_path
 from .integrity import atomic_write
 from .losses import IGNORE_INDEX, classification_loss
-from .prediction import predict_logits
+from .prediction import predict_logits, read_texts
 from .training import NewsTrainer
 
 
@@ -44,12 +44,13 @@ TRAIN_TEACHER_HINT = "train it first (accelerate launch scripts/train.py --model
 @dataclass(frozen=True)
 class Distillation:
     """How a student learns from its teacher: which teacher (and its weights' digest), alpha, temperature and how many
-    augmented titles it labelled."""
+    unlabelled titles (transfer file, augmented copies) it labelled."""
 
     teacher: str
     teacher_sha256: str
     alpha: float
     temperature: float
+    transfer_titles: int = 0  # headlines of --distill_transfer_file, labelled by the teacher alone
     augmented_titles: int = 0  # perturbed copies of training titles labelled by the teacher alone (augmentation.py)
 
     def as_report(self) -> dict:
@@ -239,41 +240,58 @@ def teacher_logits(
     return logits, digest
 
 
+def transfer_titles(path: str, text_column_name: str, held_out: Sequence[str]) -> list[str]:
+    """The headlines of `path` (read like `scripts/predict.py --input_file`: `hfnews.prediction.read_texts`), less
+    blank lines and titles in `held_out` (the validation and test titles: the student is scored on those).
+
+    Raises HfnewsError for a missing or unreadable file.
+    """
+    held_out = set(held_out)
+    return [text for text in read_texts(path, text_column_name) if text.strip() and text not in held_out]
+
+
 def add_teacher_logits(
     train: Dataset,
-    texts: list[str],
-    label_names: list[str],
+    dataset: DatasetDict,
     model_args: ModelArguments,
+    data_args: DataArguments,
     training_args: TrainingArguments,
     tokenizer: PreTrainedTokenizerBase,
-    max_length: int | None = None,
 ) -> tuple[Dataset, Distillation]:
-    """`train` (encoded) with the `teacher_logits` column of `model_args.teacher_name_or_path` over `texts` (its
-    titles, row for row), and the distillation settings the Trainer needs.
+    """`train` (the encoded training split of `dataset`) with the `teacher_logits` column of
+    `model_args.teacher_name_or_path` over its titles, and the distillation settings the Trainer needs.
 
-    With `model_args.distill_augment` > 0, the perturbed copies of `hfnews.augmentation` (seeded by the run's seed)
-    follow the training rows, encoded by the student's `tokenizer` (truncated to `max_length` tokens when given), with
-    their teacher logits and label -100: the hard-label term of the loss skips them.
+    Unlabelled rows follow the training rows, with their teacher logits and label -100 (the hard-label term of the
+    loss skips them), encoded by the student's `tokenizer` like the corpus (`data_args.max_length`): the headlines of
+    `model_args.distill_transfer_file` (`transfer_titles`), then `model_args.distill_augment` perturbed copies of
+    each training title (`hfnews.augmentation`, seeded by the run's seed).
     """
     teacher = model_args.teacher_name_or_path
+    label_names = dataset["train"].features["label"].names
+    texts = dataset["train"]["text"][:]
+    transfer = []
+    if model_args.distill_transfer_file is not None:
+        held_out = [text for split in ("validation", "test") for text in dataset[split]["text"][:]]
+        transfer = transfer_titles(model_args.distill_transfer_file, data_args.text_column_name, held_out)
     augmented = augment_titles(texts, model_args.distill_augment, seed=training_args.seed)
     logits, digest = teacher_logits(
-        teacher, texts, label_names, batch_size=training_args.per_device_eval_batch_size,
+        teacher, texts + transfer, label_names, batch_size=training_args.per_device_eval_batch_size,
         device=training_args.device, disable_progress=training_args.disable_tqdm, augmented=augmented,
     )  # fmt: skip
     distillation = Distillation(
-        teacher, digest, model_args.distill_alpha, model_args.distill_temperature, augmented_titles=len(augmented)
-    )
+        teacher, digest, model_args.distill_alpha, model_args.distill_temperature,
+        transfer_titles=len(transfer), augmented_titles=len(augmented),
+    )  # fmt: skip
     rows = len(train)
     train = train.add_column(TEACHER_COLUMN, list(logits[:rows]))
-    if not len(augmented):
+    unlabelled = transfer + augmented.render(tokenizer.unk_token)
+    if not unlabelled:
         return train, distillation
     # The label column loses its ClassLabel type: -100 (no gold label) is no class.
     train = train.cast_column("label", Value("int64"))
-    encoded = tokenizer(
-        augmented.render(tokenizer.unk_token), truncation=max_length is not None, max_length=max_length
-    )
-    copies = Dataset.from_dict(
-        {**encoded, "label": [IGNORE_INDEX] * len(augmented), TEACHER_COLUMN: list(logits[rows:])}
+    max_length = data_args.max_length
+    encoded = tokenizer(unlabelled, truncation=max_length is not None, max_length=max_length)
+    extra = Dataset.from_dict(
+        {**encoded, "label": [IGNORE_INDEX] * len(unlabelled), TEACHER_COLUMN: list(logits[rows:])}
     ).cast(train.features)
-    return concatenate_datasets([train, copies]), distillation
+    return concatenate_datasets([train, extra]), distillation

@@ -35,9 +35,8 @@ class TrainingReport:
         model (`dict`): the `ModelArguments` of the run.
         training (`dict`): the `TrainingArguments` worth recording to reproduce the run.
         vectors_coverage (`dict`, *optional*): `source`, `found`, `total`, `ratio` of pretrained word vectors.
-        distillation (`dict`, *optional*): `teacher`, `teacher_sha256`, `alpha`, `temperature`, `augmented_titles` of a
-            distilled run
-            (`hfnews.distillation`); None otherwise.
+        distillation (`dict`, *optional*): `teacher`, `teacher_sha256`, `alpha`, `temperature`, `transfer_titles`,
+            `augmented_titles` of a distilled run (`hfnews.distillation`); None otherwise.
     """
 
     architecture: str

@@ -193,9 +193,8 @@ def prepare_experiment(
 
         with training_args.main_process_first(desc="teacher logits"):
             encoded["train"], distillation = add_teacher_logits(
-                encoded["train"], dataset["train"]["text"], label_names, model_args, training_args, tokenizer,
-                data_args.max_length,
-            )  # fmt: skip
+                encoded["train"], dataset, model_args, data_args, training_args, tokenizer
+            )
     return Experiment(dataset, source, encoded, train_eval, tokenizer, model, coverage, distillation)
 
 

@@ -270,7 +270,7 @@ def test_distilled_run_is_an_ordinary_student_checkpoint_that_names_its_teacher(
     metrics = json.loads((output_dir / "metrics.json").read_text())
     assert metrics["distillation"] == {
         "teacher": str(teacher), "teacher_sha256": weights_digest(str(teacher)), "alpha": 0.8, "temperature": 2.0,
-        "augmented_titles": 0,
+        "transfer_titles": 0, "augmented_titles": 0,
     }  # fmt: skip
     card = (output_dir / "README.md").read_text()
     # The card names a local teacher by its folder only: a user's paths never go to the Hub.
