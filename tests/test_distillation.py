@@ -175,6 +175,31 @@ def test_augmented_titles_follow_the_training_rows_with_teacher_logits_and_no_la
     np.testing.assert_allclose(train[len(titles) + masked][TEACHER_COLUMN], direct[0].numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_transfer_headlines_join_the_training_rows_less_blanks_and_held_out_titles(teacher, tiny_csv, tmp_path):
+    model_args = ModelArguments(embedding_dim=8, num_filters=4, teacher_name_or_path=str(teacher),
+                                distill_transfer_file=str(tmp_path / "transfer.txt"))  # fmt: skip
+    args = NewsTrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True)
+    data_args = DataArguments(source=str(tiny_csv))
+    dataset = prepare_experiment(ModelArguments(embedding_dim=8, num_filters=4), data_args, args).dataset
+    held_out = dataset["test"]["text"][0]
+    new = ["Bitcoin slides after exchange halts withdrawals", "Measles cases rise in California"]
+    (tmp_path / "transfer.txt").write_text(f"{new[0]}\n\n{held_out}\n{new[1]}\n", encoding="utf-8")
+    experiment = prepare_experiment(model_args, data_args, args)
+    train, titles = experiment.encoded["train"], len(experiment.dataset["train"])
+    assert experiment.distillation.transfer_titles == 2 and len(train) == titles + 2
+    assert train["label"][titles:] == [-100, -100]
+    assert train["input_ids"][titles:] == experiment.tokenizer(new)["input_ids"]
+    expected, _ = teacher_logits(str(teacher), new, LABELS)
+    np.testing.assert_allclose(np.array(train[TEACHER_COLUMN][titles:]), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_missing_transfer_file_is_one_error(teacher, tiny_csv, tmp_path, monkeypatch, capsys):
+    error = train_error(monkeypatch, capsys, "--config", TINY_CONFIG, "--source", tiny_csv, "--output_dir",
+                        tmp_path / "o", "--teacher_name_or_path", teacher, "--distill_transfer_file",
+                        tmp_path / "none.txt")  # fmt: skip
+    assert error == f"error: input file not found: {tmp_path / 'none.txt'}"
+
+
 def test_a_batch_of_augmented_titles_alone_learns_from_the_teacher_alone():
     student, teacher_logits_ = torch.tensor([[0.5, -1.0], [2.0, 0.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     no_labels = torch.tensor([-100, -100])
