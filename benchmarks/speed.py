@@ -6,7 +6,8 @@
 Every figure is a whole process or a whole call, timed side by side with its reference: the two alternate run by run
 (A B A B ...), so a neighbour's load on a shared machine hits both, and the ratio is of the medians.
 
-1. Start-up: `import hfnews` and `scripts/predict.py` for one headline against the transformers imports they need.
+1. Start-up: `import hfnews` and `scripts/predict.py` for one headline against the transformers imports they need,
+   and `scripts/prepare_data.py` on a stand-in of the complete corpus (bench_prepare.py's), cold and cached.
 2. Training: `scripts/train.py --model cnn` against `--hand_loop`, the same CNN trained by a hand-written PyTorch
    loop in a process of its own (this file; the same data, tokenizer, initial weights, optimizer, schedule,
    clipping and epochs; per epoch the same numbers: training-split loss/accuracy on the same rows, validation
@@ -211,6 +212,36 @@ def bench_startup(cnn_folder: Path, repeats: int) -> list[dict]:
     return rows
 
 
+def bench_prepare(work: Path, repeats: int) -> list[dict]:
+    """`scripts/prepare_data.py` on a stand-in of the complete newsCorpora.csv (bench_prepare.py's), cold (an empty
+    cache) and cached (the same output folder again), against `import datasets`, which any script that builds a
+    DatasetDict pays."""
+    from bench_prepare import DEFAULT_DEV_CSV, OFFICIAL_ROWS, write_stand_in
+
+    python = sys.executable
+    stand_in = work / "newsCorpora.csv"
+    write_stand_in(DEFAULT_DEV_CSV, stand_in, OFFICIAL_ROWS)
+    print(f"prepare_data.py: {OFFICIAL_ROWS:,}-row stand-in, cold then cached", flush=True)
+
+    def prepare(repeat: int) -> tuple[float, str]:
+        """One run; each repeat has a cache folder of its own, empty for its first run."""
+        output = work / f"prepared_{repeat}"
+        command = [python, "scripts/prepare_data.py", "--source", str(stand_in), "--output_dir", str(output)]
+        return timed(command, env={"HFNEWS_CACHE": str(work / f"prepare_cache_{repeat}")})
+
+    results: dict[str, list] = {"cold": [], "cached": [], "import datasets": []}
+    for repeat in range(repeats):
+        results["cold"].append(prepare(repeat))
+        results["cached"].append(prepare(repeat))  # the entry and the output folder the cold run just wrote
+        results["import datasets"].append(timed([python, "-c", "import datasets"]))
+        print("  " + ", ".join(f"{name} {values[-1][0]:.2f} s" for name, values in results.items()), flush=True)
+    return [
+        row(f"`scripts/prepare_data.py` cold, {OFFICIAL_ROWS:,}-row stand-in", results, "`import datasets`",
+            "<= 3.5 s", side=0),
+        row("`scripts/prepare_data.py` cached (same output folder)", results, "`import datasets`", "<= 2 s", side=1),
+    ]  # fmt: skip
+
+
 def bench_training(source: str, work: Path, repeats: int, epochs: int | None) -> tuple[list[dict], Path]:
     python = sys.executable
     print("training: scripts/train.py --model cnn vs the hand loop", flush=True)
@@ -306,14 +337,19 @@ def bulk_row(name: str, folder: Path, texts: list[str], work: Path, repeats: int
     }  # fmt: skip
 
 
-def row(figure: str, results: dict[str, list], reference: str, target: float | None, note: str = "") -> dict:
-    ours, ref = (median_seconds(values) for values in results.values())
-    cpu = [median_cpu(values) for values in results.values()]
+def row(
+    figure: str, results: dict[str, list], reference: str, target: float | str | None, note: str = "", side: int = 0
+) -> dict:
+    """One table row: the median of `results`' side `side` against its last side (the reference); `target` is a
+    ratio (`<= target`), a text for an absolute target, or None."""
+    ours, ref = (median_seconds(values) for values in (list(results.values())[side], list(results.values())[-1]))
+    cpu = [median_cpu(values) for values in (list(results.values())[side], list(results.values())[-1])]
     if None not in cpu:  # CPU time is steadier than wall time on a busy machine
         note = f"CPU {cpu[0]:.1f} s vs {cpu[1]:.1f} s = {cpu[0] / cpu[1]:.2f}" + (f"; {note}" if note else "")
     return {
         "figure": figure, "hfnews": f"{ours:.2f} s", "reference": f"{ref:.2f} s ({reference})",
-        "ratio": ours / ref, "target": "-" if target is None else f"<= {target}", "note": note,
+        "ratio": ours / ref, "note": note,
+        "target": "-" if target is None else target if isinstance(target, str) else f"<= {target}",
     }  # fmt: skip
 
 
@@ -365,7 +401,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="the corpus (newsCorpora-dev.csv)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side (the median counts)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=("startup", "training", "bulk"))
+    parser.add_argument("--skip", nargs="*", default=[], choices=("startup", "prepare", "training", "bulk"))
     parser.add_argument("--report", default=str(ROOT / "BENCHMARKS.md"), help="Markdown file to write into")
     parser.add_argument("--cnn_folder", help="a CNN checkpoint for the start-up and bulk figures (default: part 2's)")
     parser.add_argument("--epochs", type=int, help="train both sides for this many epochs (default: the config's)")
@@ -386,6 +422,8 @@ def main() -> None:
             cnn_folder = work / "cnn"
             timed([sys.executable, "scripts/train.py", "--model", "tiny", "--source", cli.source,
                    "--output_dir", str(cnn_folder)])  # fmt: skip
+        if "prepare" not in cli.skip:
+            rows = bench_prepare(work, cli.repeats) + rows
         if "startup" not in cli.skip:
             rows = bench_startup(cnn_folder, cli.repeats) + rows
         if "bulk" not in cli.skip:
