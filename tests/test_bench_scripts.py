@@ -118,3 +118,14 @@ def test_report_replaces_only_its_own_section(tmp_path):
     text = path.read_text()
     assert "## Speed\n\nkept" in text and "second" in text and "first" not in text
     assert text.count(report.SECTION_START) == 1
+
+
+@pytest.mark.slow
+@requires_shared_data
+def test_bench_optim_prints_both_step_times_and_their_ratio_per_config():
+    out = run_script("bench_optim", "--source", str(DEV_CSV), "tiny", "cnn")
+    for config in ("tiny", "cnn"):
+        match = re.search(rf"\| `{config}` \| (\d+\.\d) \| (\d+\.\d) \| (\d+\.\d\d) \|", out)
+        assert match, out
+        plain, fused, ratio = map(float, match.groups())
+        assert ratio == pytest.approx(plain / fused, abs=0.02 + 0.05 * ratio)  # printed values are rounded
