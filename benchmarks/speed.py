@@ -262,7 +262,8 @@ def bench_training(source: str, work: Path, repeats: int, epochs: int | None) ->
         name: [float(re.findall(r"test accuracy (\d\.\d+)", output)[-1]) for _, output in runs]
         for name, runs in results.items()
     }
-    epoch_lines = [line for line in results["train.py"][0][1].splitlines() if line.startswith("epoch ")]
+    # A progress bar's carriage return and cursor-up code may precede an epoch line in the captured output.
+    epoch_lines = re.findall(r"epoch \d+/\d+ .*", results["train.py"][0][1])
     print("\n".join(["  train.py epoch lines (run 1):", *epoch_lines]))
     shown = ("configs/cnn.yaml's 5 epochs" if epochs is None else f"{epochs} epoch(s)") + ", 1 torch thread"
     note = (

@@ -1,11 +1,13 @@
 """The training options users look for first: early stopping, class weights in every model's loss, TensorBoard."""
 
+import copy
 import math
 from collections import Counter
 
 import pytest
 import torch
 from training_helpers import train_tiny, write_tiny_corpus
+from transformers import Trainer
 
 from hfnews.arguments import parse_train_args
 from hfnews.errors import HfnewsError
@@ -109,3 +111,15 @@ def test_report_to_tensorboard_writes_event_files_with_the_epoch_scores(corpus, 
     events = EventAccumulator(str(run_dir))
     events.Reload()
     assert {"eval/validation_accuracy", "eval/train_loss"} <= set(events.Tags()["scalars"])
+
+
+def test_floating_point_ops_count_what_the_trainer_counts(corpus, tmp_path):
+    trainer, experiment = tiny_trainer(corpus, tmp_path / "out")
+    batch = first_batch(trainer, experiment)
+    flops = trainer.floating_point_ops(batch)
+    assert flops == Trainer.floating_point_ops(trainer, batch) > 0
+    assert trainer.floating_point_ops(first_batch(trainer, experiment, rows=4)) < flops  # counts this batch's tokens
+    other = copy.deepcopy(trainer.model)  # a new, larger model, as a search's `model_init` makes
+    other.classifier = torch.nn.Linear(other.classifier.in_features, 7)
+    trainer.model = other
+    assert trainer.floating_point_ops(batch) == Trainer.floating_point_ops(trainer, batch) > flops
