@@ -80,8 +80,8 @@ class ModelArguments:
         default=None,
         metadata={
             "help": "Unlabelled headlines the teacher labels for the student too (a file like predict.py's "
-            "--input_file: one per line, or .csv/.tsv/.jsonl with --text_column_name); validation and test titles "
-            "in it are left out."
+            "--input_file: one per line, or .csv/.tsv/.jsonl with a text column, --text_column_name for "
+            "--train_file data); validation and test titles in it are left out."
         },
     )
     distill_augment: int = field(

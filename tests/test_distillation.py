@@ -200,6 +200,19 @@ def test_a_missing_transfer_file_is_one_error(teacher, tiny_csv, tmp_path, monke
     assert error == f"error: input file not found: {tmp_path / 'none.txt'}"
 
 
+def test_a_run_with_extra_rows_records_and_names_them(teacher, tiny_csv, tmp_path, monkeypatch):
+    transfer = tmp_path / "transfer.jsonl"
+    transfer.write_text('{"text": "Bitcoin slides after exchange halts withdrawals"}\n', encoding="utf-8")
+    output_dir = tmp_path / "student"
+    train(monkeypatch, "--config", TINY_CONFIG, "--source", tiny_csv, "--output_dir", output_dir,
+          "--teacher_name_or_path", teacher, "--distill_augment", 2, "--distill_transfer_file", transfer)  # fmt: skip
+    distillation = json.loads((output_dir / "metrics.json").read_text())["distillation"]
+    assert distillation["transfer_titles"] == 1 and distillation["augmented_titles"] > 0
+    card = (output_dir / "README.md").read_text()
+    assert "also on 1 unlabelled headlines of a transfer file" in card
+    assert f"also on {distillation['augmented_titles']} perturbed training titles" in card
+
+
 def test_a_batch_of_augmented_titles_alone_learns_from_the_teacher_alone():
     student, teacher_logits_ = torch.tensor([[0.5, -1.0], [2.0, 0.0]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     no_labels = torch.tensor([-100, -100])
