@@ -18,7 +18,6 @@ import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
 from .errors import HfnewsError
-from .labelled_data import FILE_FORMATS
 from .split_files import LayoutOptions
 
 
@@ -198,6 +197,9 @@ class DataArguments:
 
 def check_data_file(flag: str, path: str) -> None:
     """A `--train_file`-like path must exist and end in a suffix of `labelled_data.FILE_FORMATS`."""
+    # Imported here: labelled_data imports datasets (~0.9 s), which commands that load a model (predict.py) never use.
+    from .labelled_data import FILE_FORMATS
+
     if Path(path).suffix.lower() not in FILE_FORMATS:
         raise HfnewsError(f"--{flag} {path}: the name must end in {', '.join(FILE_FORMATS)} (it says the format)")
     if not Path(path).is_file():

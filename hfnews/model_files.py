@@ -9,7 +9,6 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from transformers.trainer import OPTIMIZER_NAME, SCALER_NAME, SCHEDULER_NAME, TRAINER_STATE_NAME
 from transformers.trainer_pt_utils import safe_globals
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME
 
@@ -116,6 +115,10 @@ def check_checkpoint(folder: str | os.PathLike) -> None:
     Raises:
         DamagedFileError: naming the first file that is missing or does not load.
     """
+    # Imported here: transformers.trainer imports datasets and accelerate (~0.5 s), which loading a model for
+    # prediction never needs; only checkpoints name these files.
+    from transformers.trainer import OPTIMIZER_NAME, SCALER_NAME, SCHEDULER_NAME, TRAINER_STATE_NAME
+
     folder = Path(folder)
     check_json(folder / TRAINER_STATE_NAME)
     check_model_folder(folder)

@@ -76,3 +76,20 @@ def test_pipeline_finds_saved_cnn_after_import_hfnews(tmp_path):
     module, label = done.stdout.split()
     assert module == "hfnews.models.modeling_news_cnn"
     assert label in {"business", "science_and_technology", "entertainment", "health"}
+
+
+@pytest.mark.slow
+def test_predict_script_imports_no_data_or_training_code(tmp_path):
+    from model_helpers import headline_tokenizer, tiny_model
+
+    tokenizer = headline_tokenizer()
+    tiny_model("cnn", vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    code = (
+        "import runpy\nsys.argv = ['predict.py', '--model', sys.argv[1], '--texts', sys.argv[2]]\n"
+        f"runpy.run_path({str(ROOT / 'scripts' / 'predict.py')!r}, run_name='__main__')\n"
+        "print(sorted(m for m in ('datasets', 'transformers.trainer', 'evaluate') if m in sys.modules))"
+    )
+    done = run_python(code, str(tmp_path), HEADLINES[0])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
