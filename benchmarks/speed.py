@@ -373,7 +373,7 @@ def render(rows: list[dict], repeats: int, command: str) -> str:
         SECTION,
         "",
         f"Written by `{command}`. Machine: {machine()}. No GPU was available, so there is no GPU column.",
-        f"Each figure is the median of {repeats} runs, alternating with its reference run by run; the machine was "
+        f"Each figure is the median of {repeats} runs, alternating with its reference run by run; the machine may be "
         "shared with other jobs while measuring, so absolute seconds vary from run to run and the ratios are the "
         "figures to read. Start-up and training times are whole processes.",
         "",
