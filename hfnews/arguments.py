@@ -104,6 +104,13 @@ class ModelArguments:
             raise HfnewsError(f"distill_temperature must be a positive number, got {self.distill_temperature}")
         if self.distill_augment < 0:
             raise HfnewsError(f"distill_augment must be 0 or more, got {self.distill_augment}")
+        if self.teacher_name_or_path is None and (self.distill_augment or self.distill_transfer_file is not None):
+            raise HfnewsError(
+                "--distill_augment and --distill_transfer_file add rows for a teacher to label: "
+                "pass --teacher_name_or_path too"
+            )
+        if self.distill_transfer_file is not None and not Path(self.distill_transfer_file).is_file():
+            raise HfnewsError(f"--distill_transfer_file {self.distill_transfer_file}: no such file")
 
 
 @dataclass

@@ -2,13 +2,14 @@
 
 The rules are those of Tang et al., "Distilling Task-Specific Knowledge from BERT into Simple Neural Networks"
 (2019, section 3.3), without their part-of-speech swaps (they need a tagger): each word is masked with probability
-`p_mask`, then with probability `p_ngram` only a random n-gram of the title is kept (n uniform in 1..`max_ngram`).
+`p_mask`, then with probability `p_ngram` only a random n-gram of the title is kept (n uniform in 1..`max_ngram`, at
+most the title's length).
 A masked word is written as the teacher's mask token for the teacher (BERT was pre-trained to read `[MASK]`) and as
 the student's unknown token (`[UNK]`, word ID 0) for the student, as in the paper. The copies carry no gold label:
 the student learns them from the teacher's soft targets alone (`hfnews.distillation`).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,13 @@ class AugmentedTitles:
     def __len__(self) -> int:
         return len(self.words)
 
+    def excluding(self, titles: Iterable[str]) -> "AugmentedTitles":
+        """These copies less those that read as one of `titles` (words compared after splitting on white space): an
+        n-gram of a training title can be a whole validation or test title, which the student must not learn from
+        its teacher."""
+        held_out = {tuple(title.split()) for title in titles}
+        return AugmentedTitles([copy for copy in self.words if tuple(copy) not in held_out])
+
 
 def augment_titles(
     texts: Sequence[str],
@@ -47,12 +55,14 @@ def augment_titles(
     n-gram kept) is left out, as are empty titles, so a title may get fewer than `copies`.
 
     Raises:
-        ValueError: if `copies` is negative or a probability lies outside [0, 1].
+        ValueError: if `copies` is negative, a probability lies outside [0, 1] or `max_ngram` is below 1.
     """
     if copies < 0:
         raise ValueError(f"copies must be 0 or more, got {copies}")
     if not (0 <= p_mask <= 1 and 0 <= p_ngram <= 1):
         raise ValueError(f"p_mask and p_ngram must lie in [0, 1], got {p_mask} and {p_ngram}")
+    if max_ngram < 1:
+        raise ValueError(f"max_ngram must be at least 1, got {max_ngram}")
     rng = np.random.default_rng(seed)
     augmented: list[list[str | None]] = []
     for text in texts:

@@ -114,7 +114,15 @@ def _prepare(path: Path, seed: int, group_by: str, skip_malformed: bool, layout:
         raise HfnewsError(f"{path} has no row of the publishers kept by problem 50 ({', '.join(PUBLISHERS)})")
     if rows.splits is not None and group_by != "none":
         raise HfnewsError(f"{path} holds split files whose split is fixed; group_by={group_by!r} cannot apply")
-    return PreparedCorpus(_build_dataset_dict(rows, seed, group_by), rows.skipped, rows.rows_read, False, rows.layout)
+    dataset = _build_dataset_dict(rows, seed, group_by)
+    empty = [name for name, split in dataset.items() if not len(split)]
+    if empty:  # nothing trains or scores on an empty split (and datasets cannot load one back from disk)
+        sizes = ", ".join(f"{name} {len(split)}" for name, split in dataset.items())
+        raise HfnewsError(
+            f"{path}: the split leaves {' and '.join(empty)} empty ({sizes} rows): give a source with more kept rows"
+            + (" or more stories (group_by='story' keeps each story in one split)" if group_by != "none" else "")
+        )
+    return PreparedCorpus(dataset, rows.skipped, rows.rows_read, False, rows.layout)
 
 
 def _write_cache(folder: Path, corpus: PreparedCorpus, source: Path) -> None:

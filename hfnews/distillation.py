@@ -31,7 +31,7 @@ from .factory import load_model, load_tokenizer, resolve_model_path
 from .integrity import atomic_write
 from .losses import IGNORE_INDEX, classification_loss
 from .prediction import predict_logits, read_texts
-from .training import NewsTrainer
+from .training import NewsTrainer, encode_texts
 
 
 logger = logging.getLogger(__name__)
@@ -72,9 +72,11 @@ def distillation_loss(
     The cross-entropy is `hfnews.losses.classification_loss`, the loss of every plain run, so `--class_weights` and
     `--label_smoothing_factor` apply to the hard-label term as they do without a teacher.
 
-    Logits are float tensors of shape (batch, num_labels), labels int64 of shape (batch,); returns a scalar, the
-    mean over the batch (KL with `batchmean`, its mathematical definition). The T^2 factor keeps the soft term's
-    gradients the same size whatever T (Hinton et al. 2015, section 2).
+    Logits are float tensors of shape (batch, num_labels), labels int64 of shape (batch,); returns a scalar. The soft
+    term is the mean over the batch (KL with `batchmean`, its mathematical definition), the hard term the mean over
+    the batch's labelled rows: rows labelled -100 (transfer and augmented titles) have no hard term, and the labelled
+    rows keep the weight `1 - alpha` however many unlabelled rows share their batch (0 when there are none). The
+    T^2 factor keeps the soft term's gradients the same size whatever T (Hinton et al. 2015, section 2).
     """
     soft = F.kl_div(
         F.log_softmax(student_logits / temperature, dim=-1),
@@ -264,16 +266,17 @@ def add_teacher_logits(
     Unlabelled rows follow the training rows, with their teacher logits and label -100 (the hard-label term of the
     loss skips them), encoded by the student's `tokenizer` like the corpus (`data_args.max_length`): the headlines of
     `model_args.distill_transfer_file` (`transfer_titles`), then `model_args.distill_augment` perturbed copies of
-    each training title (`hfnews.augmentation`, seeded by the run's seed).
+    each training title (`hfnews.augmentation`, seeded by the run's seed), less any that reads as a validation or
+    test title.
     """
     teacher = model_args.teacher_name_or_path
     label_names = dataset["train"].features["label"].names
     texts = dataset["train"]["text"][:]
+    held_out = [text for split in ("validation", "test") for text in dataset[split]["text"][:]]
     transfer = []
     if model_args.distill_transfer_file is not None:
-        held_out = [text for split in ("validation", "test") for text in dataset[split]["text"][:]]
         transfer = transfer_titles(model_args.distill_transfer_file, data_args.text_column_name, held_out)
-    augmented = augment_titles(texts, model_args.distill_augment, seed=training_args.seed)
+    augmented = augment_titles(texts, model_args.distill_augment, seed=training_args.seed).excluding(held_out)
     logits, digest = teacher_logits(
         teacher, texts + transfer, label_names, batch_size=training_args.per_device_eval_batch_size,
         device=training_args.device, disable_progress=training_args.disable_tqdm, augmented=augmented,
@@ -289,8 +292,7 @@ def add_teacher_logits(
         return train, distillation
     # The label column loses its ClassLabel type: -100 (no gold label) is no class.
     train = train.cast_column("label", Value("int64"))
-    max_length = data_args.max_length
-    encoded = tokenizer(unlabelled, truncation=max_length is not None, max_length=max_length)
+    encoded = encode_texts(tokenizer, unlabelled, data_args.max_length)
     extra = Dataset.from_dict(
         {**encoded, "label": [IGNORE_INDEX] * len(unlabelled), TEACHER_COLUMN: list(logits[rows:])}
     ).cast(train.features)

@@ -29,8 +29,8 @@ def classification_loss(
     num_items_in_batch: torch.Tensor | int | None = None,
 ) -> torch.Tensor:
     """Cross-entropy of `logits` `(batch, num_labels)` (any float dtype, computed in float32) against `labels`
-    `(batch,)` int64 class ids (`IGNORE_INDEX` rows, -100, are ignored; a batch of only such rows gives 0), as a
-    scalar float32 tensor.
+    `(batch,)` int64 class ids (`IGNORE_INDEX` rows, -100, are ignored; without `num_items_in_batch`, a batch of
+    only such rows gives 0), as a scalar float32 tensor.
 
     Each row's loss is `torch.nn.functional.cross_entropy(..., weight=class_weights, label_smoothing=...,
     reduction="none")`, i.e. `(1 - eps) * w[y] * -log p_y + eps / C * sum_c w[c] * -log p_c` per torch's

@@ -1,9 +1,10 @@
 """Classifying many headlines fast: reading a file of them, batched inference, writing one row per input line.
 
 `pipeline("text-classification", model=folder)` is the one-call API for a few texts; it handles one text at a time
-before batching and so classifies only half to two thirds as many headlines per second as a plain batched loop
-(BENCHMARKS.md, "Speed"). `classify` is that loop: batches of headlines of similar length (less padding), softmax
-scores in input order, the same scores pipeline() gives. `scripts/predict.py --input_file` uses it.
+before batching and so classifies a third to a half as many headlines per second as a plain batched loop for the
+word-ID models, about as many for BERT, whose forward pass dominates (BENCHMARKS.md, "Speed"). `classify` is that
+loop: batches of headlines of similar length (less padding), softmax scores in input order, the same scores
+pipeline() gives. `scripts/predict.py --input_file` uses it.
 
 Every row of the input gives one row of output, in the same order: a blank line is an empty title (the models
 classify it from their biases alone), never dropped. Texts longer than the model takes are truncated to its maximum

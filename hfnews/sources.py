@@ -167,8 +167,9 @@ def _regular_rows(block: bytes) -> tuple[int, list[list[str]]] | None:
 
     Checking 400,000 lines one by one in Python costs more than everything else preparing does, so this checks
     a whole block at once with numpy: it must be UTF-8, every line end in LF and hold exactly 7 tabs, an ID and a
-    timestamp of ASCII digits and a one-letter category code. Anything else (a CR, a byte-order mark, a blank or
-    malformed line, other digits) returns None, and the block is read line by line, which reports it exactly.
+    timestamp of ASCII digits and a one-letter category code. Anything else (a CR before a line's LF, a
+    byte-order mark, a blank or malformed line, other digits) returns None, and the block is read line by line,
+    which reports it exactly.
     """
     try:
         block.decode("utf-8")

@@ -46,7 +46,15 @@ def test_mask_rate_is_close_to_p_mask():
     assert sum(word is None for word in words) / (2000 * 6) == pytest.approx(0.1, abs=0.01)
 
 
-@pytest.mark.parametrize(("copies", "p_mask"), [(-1, 0.1), (1, 1.5)])
-def test_bad_settings_raise(copies, p_mask):
+@pytest.mark.parametrize(("copies", "p_mask", "max_ngram"), [(-1, 0.1, 5), (1, 1.5, 5), (1, 0.1, 0)])
+def test_bad_settings_raise(copies, p_mask, max_ngram):
     with pytest.raises(ValueError):
-        augment_titles(TITLES, copies=copies, seed=0, p_mask=p_mask)
+        augment_titles(TITLES, copies=copies, seed=0, p_mask=p_mask, max_ngram=max_ngram)
+
+
+def test_copies_that_read_as_a_held_out_title_are_left_out():
+    augmented = augment_titles(TITLES[:1], copies=200, seed=1, p_mask=0.0, p_ngram=1.0)
+    held_out = ["raises  rates", "inflation climbs", "Some other title"]
+    kept = augmented.excluding(held_out)
+    assert ["raises", "rates"] in augmented.words and ["inflation", "climbs"] in augmented.words
+    assert kept.words == [c for c in augmented.words if c not in (["raises", "rates"], ["inflation", "climbs"])]

@@ -139,8 +139,15 @@ def test_official_size_file_with_wrong_digest_is_rejected(tiny_csv, monkeypatch)
         load_news_corpus(tiny_csv)
 
 
-def test_group_by_story_keeps_each_story_in_one_split(tiny_csv):
-    dataset = load_news_corpus(tiny_csv, group_by="story").dataset
+def test_group_by_story_keeps_each_story_in_one_split(tiny_csv, tmp_path):
+    # 20 stories of 2 titles each, so every split gets whole stories (the 7 of tiny_csv leave test empty).
+    lines = tiny_csv.read_text(encoding="utf-8").splitlines(keepends=True)[:40]
+    source = tmp_path / "stories" / "newsCorpora.csv"
+    source.parent.mkdir()
+    fields = [line.split("\t") for line in lines]
+    source.write_text("".join("\t".join([*f[:5], f"story{i % 20}", *f[6:]]) for i, f in enumerate(fields)))
+    dataset = load_news_corpus(source, group_by="story").dataset
+    assert all(len(split) for split in dataset.values())
     stories = {split: set(dataset[split]["story"]) for split in dataset}
     assert not stories["train"] & stories["validation"]
     assert not stories["train"] & stories["test"]

@@ -156,7 +156,8 @@ def test_augmented_titles_follow_the_training_rows_with_teacher_logits_and_no_la
     args = NewsTrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True, seed=5)
     experiment = prepare_experiment(model_args, DataArguments(source=str(tiny_csv)), args)
     titles = experiment.dataset["train"]["text"][:]
-    augmented = augment_titles(titles, 3, seed=5)
+    held_out = [text for split in ("validation", "test") for text in experiment.dataset[split]["text"][:]]
+    augmented = augment_titles(titles, 3, seed=5).excluding(held_out)
     train = experiment.encoded["train"]
     assert experiment.distillation.augmented_titles == len(augmented) > len(titles)
     assert len(train) == len(titles) + len(augmented)
@@ -176,14 +177,14 @@ def test_augmented_titles_follow_the_training_rows_with_teacher_logits_and_no_la
 
 
 def test_transfer_headlines_join_the_training_rows_less_blanks_and_held_out_titles(teacher, tiny_csv, tmp_path):
-    model_args = ModelArguments(embedding_dim=8, num_filters=4, teacher_name_or_path=str(teacher),
-                                distill_transfer_file=str(tmp_path / "transfer.txt"))  # fmt: skip
     args = NewsTrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True)
     data_args = DataArguments(source=str(tiny_csv))
     dataset = prepare_experiment(ModelArguments(embedding_dim=8, num_filters=4), data_args, args).dataset
     held_out = dataset["test"]["text"][0]
     new = ["Bitcoin slides after exchange halts withdrawals", "Measles cases rise in California"]
     (tmp_path / "transfer.txt").write_text(f"{new[0]}\n\n{held_out}\n{new[1]}\n", encoding="utf-8")
+    model_args = ModelArguments(embedding_dim=8, num_filters=4, teacher_name_or_path=str(teacher),
+                                distill_transfer_file=str(tmp_path / "transfer.txt"))  # fmt: skip
     experiment = prepare_experiment(model_args, data_args, args)
     train, titles = experiment.encoded["train"], len(experiment.dataset["train"])
     assert experiment.distillation.transfer_titles == 2 and len(train) == titles + 2
@@ -197,7 +198,17 @@ def test_a_missing_transfer_file_is_one_error(teacher, tiny_csv, tmp_path, monke
     error = train_error(monkeypatch, capsys, "--config", TINY_CONFIG, "--source", tiny_csv, "--output_dir",
                         tmp_path / "o", "--teacher_name_or_path", teacher, "--distill_transfer_file",
                         tmp_path / "none.txt")  # fmt: skip
-    assert error == f"error: input file not found: {tmp_path / 'none.txt'}"
+    assert error == f"error: --distill_transfer_file {tmp_path / 'none.txt'}: no such file"
+
+
+@pytest.mark.parametrize("extra", [["--distill_augment", "2"], ["--distill_transfer_file", "transfer.txt"]])
+def test_extra_rows_without_a_teacher_are_one_error(extra, tiny_csv, tmp_path, monkeypatch, capsys):
+    error = train_error(monkeypatch, capsys, "--config", TINY_CONFIG, "--source", tiny_csv, "--output_dir",
+                        tmp_path / "o", *extra)  # fmt: skip
+    assert error == (
+        "error: --distill_augment and --distill_transfer_file add rows for a teacher to label: "
+        "pass --teacher_name_or_path too"
+    )
 
 
 def test_a_run_with_extra_rows_records_and_names_them(teacher, tiny_csv, tmp_path, monkeypatch):

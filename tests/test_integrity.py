@@ -36,7 +36,7 @@ from transformers import TrainingArguments
 from hfnews.arguments import parse_train_args
 from hfnews.data import load_news_corpus
 from hfnews.errors import HfnewsError
-from hfnews.integrity import DamagedFileError, atomic_write, staged_folder, verify_manifest
+from hfnews.integrity import DamagedFileError, atomic_write, staged_folder, verify_manifest, write_manifest
 from hfnews.model_files import check_checkpoint
 from hfnews.models import NewsCNNConfig, NewsCNNForSequenceClassification
 from hfnews.tokenization import train_word_tokenizer
@@ -365,3 +365,13 @@ def test_sigkill_during_a_checkpoint_write_resumes_from_the_previous_one(tmp_pat
     assert "epoch 1/3 " not in resumed.stdout and "epoch 2/3 " in resumed.stdout and "epoch 3/3 " in resumed.stdout
     assert not list(killed.glob("tmp-*"))  # the next write of that step cleared the half-written one
     assert_same_results(read_metrics(killed), read_metrics(tmp_path / "whole"))
+
+
+def test_a_file_written_empty_verifies_and_one_emptied_since_is_named(tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "full.txt").write_text("headline\n")
+    write_manifest(tmp_path, rows=1)
+    assert verify_manifest(tmp_path) == {"rows": 1}
+    (tmp_path / "full.txt").write_text("")
+    with pytest.raises(DamagedFileError, match=r"full\.txt is empty"):
+        verify_manifest(tmp_path)

@@ -130,3 +130,12 @@ def test_block_reader_names_the_line_of_a_bad_row_in_a_later_block(mixed_csv, mo
         read_source(mixed_csv)
     skipped = read_source(mixed_csv, skip_malformed=True)
     assert skipped.rows_read == 88 and len(skipped.skipped) == 1
+
+
+def test_a_corpus_whose_split_leaves_a_split_empty_is_one_error(tmp_path):
+    # 3 kept rows: 80/10/10 leaves validation empty, which nothing could train or score on.
+    titles = ["Fed holds rates", "Apple unveils iPhone", "Ebola outbreak spreads"]
+    source = tmp_path / "newsCorpora.csv"
+    source.write_text("".join(corpus_line(i + 1, "b", title, KEPT_PUBLISHERS[0]) for i, title in enumerate(titles)))
+    with pytest.raises(HfnewsError, match=r"leaves validation empty \(train 2, validation 0, test 1 rows\)"):
+        load_news_corpus(source, cache_dir=tmp_path / "cache")
