@@ -244,12 +244,15 @@ def teacher_logits(
 
 def transfer_titles(path: str, text_column_name: str, held_out: Sequence[str]) -> list[str]:
     """The headlines of `path` (read like `scripts/predict.py --input_file`: `hfnews.prediction.read_texts`), less
-    blank lines and titles in `held_out` (the validation and test titles: the student is scored on those).
+    blank lines and titles in `held_out` (the validation and test titles: the student is scored on those), words
+    compared after splitting on white space as `AugmentedTitles.excluding` compares them.
 
     Raises HfnewsError for a missing or unreadable file.
     """
-    held_out = set(held_out)
-    return [text for text in read_texts(path, text_column_name) if text.strip() and text not in held_out]
+    held_out = {tuple(title.split()) for title in held_out}
+    return [
+        text for text in read_texts(path, text_column_name) if text.split() and tuple(text.split()) not in held_out
+    ]
 
 
 def add_teacher_logits(

@@ -182,7 +182,8 @@ def test_transfer_headlines_join_the_training_rows_less_blanks_and_held_out_titl
     dataset = prepare_experiment(ModelArguments(embedding_dim=8, num_filters=4), data_args, args).dataset
     held_out = dataset["test"]["text"][0]
     new = ["Bitcoin slides after exchange halts withdrawals", "Measles cases rise in California"]
-    (tmp_path / "transfer.txt").write_text(f"{new[0]}\n\n{held_out}\n{new[1]}\n", encoding="utf-8")
+    spaced = "  ".join(held_out.split())  # the held-out title with other spacing is still left out
+    (tmp_path / "transfer.txt").write_text(f"{new[0]}\n\n{spaced}\n{new[1]}\n", encoding="utf-8")
     model_args = ModelArguments(embedding_dim=8, num_filters=4, teacher_name_or_path=str(teacher),
                                 distill_transfer_file=str(tmp_path / "transfer.txt"))  # fmt: skip
     experiment = prepare_experiment(model_args, data_args, args)
