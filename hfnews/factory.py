@@ -124,7 +124,7 @@ def build_model(
     Word-ID models start from `model_name_or_path` when given (continuing a run, say), else from fresh weights,
     optionally with pretrained word vectors in the embedding: `embedding_matrix`, a `(len(tokenizer), dim)` float32
     matrix already read (a search reads the vectors once for all its trials; the coverage is then not known, None),
-    else read here from `model_args.vectors`.
+    else read here from `model_args.vectors_source`.
     """
     labels = label_maps(label_names)
     if model_args.model_name_or_path is not None:
@@ -138,9 +138,9 @@ def build_model(
         return model, None
 
     matrix, coverage = embedding_matrix, None
-    if matrix is None and model_args.vectors is not None:
+    if matrix is None and model_args.vectors_source is not None:
         matrix, coverage = load_embedding_matrix(
-            model_args.vectors, tokenizer.get_vocab(), embedding_dim=model_args.embedding_dim, seed=seed
+            model_args.vectors_source, tokenizer.get_vocab(), embedding_dim=model_args.embedding_dim, seed=seed
         )
     shape_fields = RNN_FIELDS if model_args.architecture == "rnn" else CNN_FIELDS
     config_class = NewsRNNConfig if model_args.architecture == "rnn" else NewsCNNConfig

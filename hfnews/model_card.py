@@ -17,6 +17,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .report import TrainingReport
 from .sources import resolve_source
+from .transformer_vectors import is_transformer_source
 
 
 TEMPLATE_PATH = Path(__file__).parent / "model_card_template.md"
@@ -99,6 +100,12 @@ class NewsCardData:
     def vectors_name(self) -> str | None:
         coverage = self.report.vectors_coverage
         return None if coverage is None else Path(str(coverage["source"])).name
+
+    @property
+    def vectors_from_transformer(self) -> bool:
+        """Whether the word vectors were a transformer's input embeddings (`hfnews.transformer_vectors`)."""
+        coverage = self.report.vectors_coverage
+        return coverage is not None and is_transformer_source(str(coverage["source"]))
 
     @property
     def teacher_name(self) -> str | None:

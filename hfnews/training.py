@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import torch
 from datasets import Dataset, DatasetDict
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainingArguments, set_seed
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
@@ -192,7 +193,6 @@ def prepare_experiment(
     label_names = dataset["train"].features["label"].names  # a ClassLabel for every input (see load_corpus)
     # [:] reads the column at once: iterating a datasets Column reads row by row (6 s for 200k rows).
     tokenizer = build_tokenizer(model_args, data_args, dataset["train"]["text"][:])
-    model, coverage = build_model(model_args, tokenizer, label_names, training_args.seed)
     with training_args.main_process_first(desc="tokenizing"):
         encoded = encode_corpus(dataset, tokenizer, data_args.max_length)
     train_eval = encoded["train"]
@@ -202,10 +202,13 @@ def prepare_experiment(
     if model_args.teacher_name_or_path is not None:  # train only, after train_eval: evaluation scores the student
         from .distillation import add_teacher_logits  # imported here: distillation.py subclasses NewsTrainer
 
-        with training_args.main_process_first(desc="teacher logits"):
+        # Before the model: a missing teacher is reported as such even when `--vectors teacher` reads it too.
+        # fork_rng: loading the teacher draws random numbers, which must not change the student's initialisation.
+        with training_args.main_process_first(desc="teacher logits"), torch.random.fork_rng():
             encoded["train"], distillation = add_teacher_logits(
                 encoded["train"], dataset, model_args, data_args, training_args, tokenizer
             )
+    model, coverage = build_model(model_args, tokenizer, label_names, training_args.seed)
     return Experiment(dataset, source, encoded, train_eval, tokenizer, model, coverage, distillation)
 
 

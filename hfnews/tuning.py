@@ -103,7 +103,7 @@ def make_model_init(experiment: Experiment, model_args: ModelArguments, space: S
         if trial is None:  # the Trainer's constructor asks for a model before any trial
             return experiment.model
         args = replace(model_args, **space.suggest(trial, space.model_fields))
-        matrix = None if args.vectors is None else embedding_matrix(args.vectors, args.embedding_dim)
+        matrix = None if args.vectors_source is None else embedding_matrix(args.vectors_source, args.embedding_dim)
         return build_model(args, tokenizer, label_names, seed, embedding_matrix=matrix)[0]
 
     return model_init

