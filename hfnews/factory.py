@@ -140,8 +140,9 @@ def build_model(
     matrix, coverage = embedding_matrix, None
     if matrix is None and model_args.vectors_source is not None:
         matrix, coverage = load_embedding_matrix(
-            model_args.vectors_source, tokenizer.get_vocab(), embedding_dim=model_args.embedding_dim, seed=seed
-        )
+            model_args.vectors_source, tokenizer.get_vocab(), embedding_dim=model_args.embedding_dim, seed=seed,
+            from_checkpoint=model_args.vectors_from_teacher,
+        )  # fmt: skip
     shape_fields = RNN_FIELDS if model_args.architecture == "rnn" else CNN_FIELDS
     config_class = NewsRNNConfig if model_args.architecture == "rnn" else NewsCNNConfig
     try:

@@ -5,7 +5,8 @@ Built the way setfit builds its cards (`setfit/model_card.py`): a dataclass hold
 and `ModelCard.from_template` renders `model_card_template.md`, a Jinja template shipped next to this module.
 
 The card never publishes a local path: the model is named by its Hub id or its folder's name, the data by its file
-name and SHA-256 checksum, pretrained vectors by their file name. It names the classes the data has, whatever they are.
+name and SHA-256 checksum, pretrained vectors by their file or folder name. It names the classes the data has,
+whatever they are.
 """
 
 import hashlib

@@ -203,8 +203,9 @@ def prepare_experiment(
         from .distillation import add_teacher_logits  # imported here: distillation.py subclasses NewsTrainer
 
         # Before the model: a missing teacher is reported as such even when `--vectors teacher` reads it too.
-        # fork_rng: loading the teacher draws random numbers, which must not change the student's initialisation.
-        with training_args.main_process_first(desc="teacher logits"), torch.random.fork_rng():
+        # fork_rng: loading a teacher may draw random numbers (for weights its checkpoint lacks), which must not change
+        # the student's initialisation. Only the CPU generator matters: the student is built on the CPU.
+        with training_args.main_process_first(desc="teacher logits"), torch.random.fork_rng(devices=[]):
             encoded["train"], distillation = add_teacher_logits(
                 encoded["train"], dataset, model_args, data_args, training_args, tokenizer
             )

@@ -96,14 +96,19 @@ def make_model_init(experiment: Experiment, model_args: ModelArguments, space: S
     tokenizer, label_names = experiment.tokenizer, experiment.label_names
 
     @functools.cache
-    def embedding_matrix(source: str, embedding_dim: int | None):
-        return load_embedding_matrix(source, tokenizer.get_vocab(), embedding_dim=embedding_dim, seed=seed)[0]
+    def embedding_matrix(source: str, embedding_dim: int | None, from_checkpoint: bool):
+        vocab = tokenizer.get_vocab()
+        return load_embedding_matrix(
+            source, vocab, embedding_dim=embedding_dim, seed=seed, from_checkpoint=from_checkpoint
+        )[0]
 
     def model_init(trial: optuna.Trial | None) -> PreTrainedModel:
         if trial is None:  # the Trainer's constructor asks for a model before any trial
             return experiment.model
         args = replace(model_args, **space.suggest(trial, space.model_fields))
-        matrix = None if args.vectors_source is None else embedding_matrix(args.vectors_source, args.embedding_dim)
+        matrix = None
+        if args.vectors_source is not None:
+            matrix = embedding_matrix(args.vectors_source, args.embedding_dim, args.vectors_from_teacher)
         return build_model(args, tokenizer, label_names, seed, embedding_matrix=matrix)[0]
 
     return model_init

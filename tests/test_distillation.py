@@ -23,6 +23,7 @@ from transformers import (
     pipeline,
 )
 
+from hfnews import distillation
 from hfnews.arguments import DataArguments, ModelArguments, NewsTrainingArguments
 from hfnews.augmentation import augment_titles
 from hfnews.data import LABEL_NAMES
@@ -152,7 +153,15 @@ def test_trainer_uses_the_teacher_column_for_training_and_the_model_loss_without
         assert trainer.compute_loss(model, plain).item() == pytest.approx(own.item(), rel=1e-5)
 
 
-def test_a_teacher_leaves_the_students_initialisation_as_it_is(teacher, tiny_csv, tmp_path):
+def test_a_teacher_leaves_the_students_initialisation_as_it_is(teacher, tiny_csv, tmp_path, monkeypatch):
+    # A teacher whose checkpoint lacks weights draws random numbers to initialise them; this one draws some too.
+    load_teacher = distillation.load_teacher
+
+    def drawing(*args, **kwargs):
+        torch.rand(8)
+        return load_teacher(*args, **kwargs)
+
+    monkeypatch.setattr(distillation, "load_teacher", drawing)
     data_args = DataArguments(source=str(tiny_csv))
     args = NewsTrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True, seed=3)
     taught = prepare_experiment(ModelArguments(embedding_dim=8, teacher_name_or_path=str(teacher)), data_args, args)

