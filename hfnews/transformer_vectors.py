@@ -40,9 +40,18 @@ def transformer_word_vectors(name_or_path: str, words: Iterable[str]) -> tuple[d
         HfnewsError: when the checkpoint is missing, damaged or has no tokenizer, or the Hub is unreachable
             (`hfnews.factory.load_model`, `load_tokenizer`).
     """
+    from transformers.utils import logging as transformers_logging
+
     from .factory import load_model, load_tokenizer
 
-    model, tokenizer = load_model(name_or_path), load_tokenizer(name_or_path)
+    # Errors only while loading: the report of a classification head missing from (or unexpected in) the checkpoint
+    # concerns weights this function never reads. A damaged checkpoint still raises.
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        model, tokenizer = load_model(name_or_path), load_tokenizer(name_or_path)
+    finally:
+        transformers_logging.set_verbosity(verbosity)
     table = model.get_input_embeddings().weight.detach().float().numpy()
     words = sorted(set(words))
     pieces = tokenizer(words, add_special_tokens=False, split_special_tokens=True)["input_ids"] if words else []

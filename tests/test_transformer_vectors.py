@@ -11,7 +11,9 @@ import pytest
 import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+from transformers.utils import logging as transformers_logging
 
+from hfnews import factory
 from hfnews.arguments import ModelArguments
 from hfnews.errors import HfnewsError
 from hfnews.transformer_vectors import is_transformer_source, transformer_word_vectors
@@ -51,6 +53,26 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def test_an_encoder_without_a_classification_head_loads_with_errors_only(checkpoint, tmp_path, monkeypatch):
+    encoder = BertForSequenceClassification.from_pretrained(checkpoint).bert  # the encoder alone: no classifier
+    encoder.save_pretrained(tmp_path)
+    BertTokenizerFast.from_pretrained(checkpoint).save_pretrained(tmp_path)
+    # transformers' report of the missing head goes to a handler bound at import time, which pytest may not capture:
+    # record the verbosity the model is loaded under instead.
+    load_model, seen = factory.load_model, []
+
+    def recording(*args, **kwargs):
+        seen.append(transformers_logging.get_verbosity())
+        return load_model(*args, **kwargs)
+
+    monkeypatch.setattr(factory, "load_model", recording)
+    verbosity = transformers_logging.get_verbosity()
+    vectors, _ = transformer_word_vectors(str(tmp_path), ["stocks"])
+    np.testing.assert_allclose(vectors["stocks"], expected_vector("stocks"), rtol=1e-6)
+    assert seen == [transformers_logging.ERROR]
+    assert transformers_logging.get_verbosity() == verbosity
 
 
 def expected_vector(word: str) -> np.ndarray:
