@@ -2,10 +2,9 @@
 
 Only the rows the vocabulary asks for are kept in memory: word2vec binary and text files and GloVe text files are
 streamed record by record, and `.kv` files and the packaged GloVe vectors are memory-mapped (a transformers
-checkpoint is loaded whole, as `from_pretrained` does). gensim's own
-`load_word2vec_format` materialises the whole matrix (3.6 GB for GoogleNews) and its filtering counterpart,
-`KeyedVectors.intersect_word2vec_format`, calls `np.fromstring` in binary mode, which numpy 2 removed; hence the small
-streaming readers below.
+checkpoint is loaded whole, as `from_pretrained` does). gensim's own `load_word2vec_format` materialises the whole
+matrix (3.6 GB for GoogleNews) and its filtering counterpart, `KeyedVectors.intersect_word2vec_format`, calls
+`np.fromstring` in binary mode, which numpy 2 removed; hence the small streaming readers below.
 
 Supported sources:
     `*.bin`, `*.bin.gz`      word2vec binary (e.g. GoogleNews-vectors-negative300.bin).
