@@ -19,6 +19,7 @@ from transformers import HfArgumentParser, TrainingArguments
 
 from .errors import HfnewsError
 from .split_files import LayoutOptions
+from .text_files import RECORD_SUFFIXES
 
 
 # Package data, so a wheel install finds the named configs as well as a checkout does (`configs/` links here).
@@ -187,7 +188,14 @@ class DataArguments:
     min_frequency: int = field(default=2, metadata={"help": "Words seen fewer times in train get ID 0 (problem 80)."})
     lowercase: bool = field(default=True, metadata={"help": "Lower-case titles before the word lookup."})
     split_punctuation: bool = field(default=True, metadata={"help": "Split punctuation off words."})
-    max_length: int | None = field(default=None, metadata={"help": "Truncate titles to this many tokens."})
+    max_length: int | None = field(
+        default=None,
+        metadata={
+            "help": "Read at most this many tokens of a title (default: 256 for rnn/cnn, far above any headline, "
+            "so that a huge line cannot exhaust memory; the checkpoint's own limit, 512, for bert). Saved with the "
+            "tokenizer, so predict.py and pipeline() cut texts the same way."
+        },
+    )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training rows."})
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Use only the first N validation and test rows."}
@@ -224,12 +232,9 @@ class DataArguments:
 
 
 def check_data_file(flag: str, path: str) -> None:
-    """A `--train_file`-like path must exist and end in a suffix of `labelled_data.FILE_FORMATS`."""
-    # Imported here: labelled_data imports datasets (~0.9 s), which commands that load a model (predict.py) never use.
-    from .labelled_data import FILE_FORMATS
-
-    if Path(path).suffix.lower() not in FILE_FORMATS:
-        raise HfnewsError(f"--{flag} {path}: the name must end in {', '.join(FILE_FORMATS)} (it says the format)")
+    """A `--train_file`-like path must exist and end in a suffix of `text_files.RECORD_SUFFIXES`."""
+    if Path(path).suffix.lower() not in RECORD_SUFFIXES:
+        raise HfnewsError(f"--{flag} {path}: the name must end in {', '.join(RECORD_SUFFIXES)} (it says the format)")
     if not Path(path).is_file():
         raise HfnewsError(f"--{flag} {path}: no such file")
 

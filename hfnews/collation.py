@@ -21,6 +21,9 @@ from transformers import PreTrainedTokenizerBase
 
 # The label columns `DataCollatorWithPadding` renames to the `labels` argument of a model's forward.
 LABEL_COLUMNS = ("label", "label_ids")
+# A row's position in its split, batched like any column and taken out before the model sees the batch, so that
+# predictions can be put back in the split's order (`hfnews.training.in_split_order`).
+ROW_INDEX = "row_index"
 
 
 def tensor_rows(split: Dataset) -> StackDataset:

@@ -30,7 +30,9 @@ from .errors import HfnewsError
 from .factory import load_model, load_tokenizer, resolve_model_path
 from .integrity import atomic_write
 from .losses import IGNORE_INDEX, classification_loss
-from .prediction import predict_logits, read_texts
+from .prediction import predict_logits, report_cut
+from .text_files import read_texts
+from .tokenization import max_input_length
 from .training import NewsTrainer, encode_texts
 
 
@@ -243,7 +245,7 @@ def teacher_logits(
 
 
 def transfer_titles(path: str, text_column_name: str, held_out: Sequence[str]) -> list[str]:
-    """The headlines of `path` (read like `scripts/predict.py --input_file`: `hfnews.prediction.read_texts`), less
+    """The headlines of `path` (read like `scripts/predict.py --input_file`: `hfnews.text_files.read_texts`), less
     blank lines and titles in `held_out` (the validation and test titles: the student is scored on those), words
     compared after splitting on white space as `AugmentedTitles.excluding` compares them.
 
@@ -267,10 +269,10 @@ def add_teacher_logits(
     `model_args.teacher_name_or_path` over its titles, and the distillation settings the Trainer needs.
 
     Unlabelled rows follow the training rows, with their teacher logits and label -100 (the hard-label term of the
-    loss skips them), encoded by the student's `tokenizer` like the corpus (`data_args.max_length`): the headlines of
-    `model_args.distill_transfer_file` (`transfer_titles`), then `model_args.distill_augment` perturbed copies of
-    each training title (`hfnews.augmentation`, seeded by the run's seed), less any that reads as a validation or
-    test title.
+    loss skips them), encoded by the student's `tokenizer` like the corpus (cut to its `model_max_length`): the
+    headlines of `model_args.distill_transfer_file` (`transfer_titles`), then `model_args.distill_augment` perturbed
+    copies of each training title (`hfnews.augmentation`, seeded by the run's seed), less any that reads as a
+    validation or test title.
     """
     teacher = model_args.teacher_name_or_path
     label_names = dataset["train"].features["label"].names
@@ -295,7 +297,8 @@ def add_teacher_logits(
         return train, distillation
     # The label column loses its ClassLabel type: -100 (no gold label) is no class.
     train = train.cast_column("label", Value("int64"))
-    encoded = encode_texts(tokenizer, unlabelled, data_args.max_length)
+    encoded, cut = encode_texts(tokenizer, unlabelled)
+    report_cut(cut, len(unlabelled), max_input_length(tokenizer))
     extra = Dataset.from_dict(
         {**encoded, "label": [IGNORE_INDEX] * len(unlabelled), TEACHER_COLUMN: list(logits[rows:])}
     ).cast(train.features)

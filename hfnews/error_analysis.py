@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from datasets import Dataset
 
+from .errors import HfnewsError
 from .integrity import atomic_write
 
 
@@ -40,6 +42,34 @@ def write_predictions(output_dir: str | Path, records: list[dict]) -> Path:
     with atomic_write(path, "w", encoding="utf-8") as file:
         file.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
     return path
+
+
+def check_predictions_file(output_dir: str | Path, split: Dataset, accuracy: float) -> None:
+    """Read `test_predictions.jsonl` back and check it against what it describes: one record per row of `split`
+    (its `text` and `ClassLabel` `label` columns), texts and gold labels in the split's order, and the accuracy of
+    its `predicted` labels equal to `accuracy` (the metrics', a fraction in [0, 1]) within 1e-9.
+
+    Raises:
+        HfnewsError: naming the first disagreement; the file is removed first, so that no wrong file is left.
+    """
+    path = Path(output_dir) / PREDICTIONS_FILE
+    # json.dumps escapes line breaks, so each record is one "\n"-ended line (str.splitlines would also split a
+    # title at U+2028 and similar characters, which json.dumps leaves as they are with ensure_ascii=False).
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n")[:-1]]
+    names = split.features["label"].names
+    texts, gold = split["text"][:], [names[label] for label in split["label"][:]]
+    problem = None
+    if len(records) != len(texts):
+        problem = f"{len(records)} records for {len(texts)} rows"
+    elif [record["text"] for record in records] != texts or [record["gold"] for record in records] != gold:
+        problem = "its texts or gold labels are not the split's, in order"
+    else:
+        recomputed = sum(record["predicted"] == record["gold"] for record in records) / max(len(records), 1)
+        if abs(recomputed - accuracy) > 1e-9:
+            problem = f"its predictions score {recomputed:.4f} where the metrics say {accuracy:.4f}"
+    if problem is not None:
+        path.unlink()
+        raise HfnewsError(f"{path} disagrees with the run's metrics: {problem}; it was removed")
 
 
 def confident_mistakes(

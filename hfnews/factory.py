@@ -17,7 +17,7 @@ from .errors import HfnewsError
 from .integrity import DamagedFileError
 from .model_files import check_model_folder, check_tokenizer_folder
 from .models import NewsCNNConfig, NewsRNNConfig
-from .tokenization import train_word_tokenizer
+from .tokenization import WORD_ID_MAX_LENGTH, max_input_length, train_word_tokenizer
 from .vectors import VectorCoverage, load_embedding_matrix
 
 
@@ -101,15 +101,24 @@ def label_maps(label_names: list[str]) -> dict:
 def build_tokenizer(
     model_args: ModelArguments, data_args: DataArguments, train_texts: list[str]
 ) -> PreTrainedTokenizerBase:
-    """A checkpoint's own tokenizer when starting from one, else the word-ID tokenizer of the training titles."""
+    """A checkpoint's own tokenizer when starting from one, else the word-ID tokenizer of the training titles.
+
+    Its `model_max_length` (saved with it, so `pipeline()` and `predict.py` read texts as training did) is
+    `--max_length` when given, capped by the checkpoint's own limit (BERT's 512), else that limit, else
+    `WORD_ID_MAX_LENGTH`.
+    """
     if model_args.model_name_or_path is not None:
-        return load_tokenizer(model_args.model_name_or_path)
-    return train_word_tokenizer(
-        train_texts,
-        min_frequency=data_args.min_frequency,
-        lowercase=data_args.lowercase,
-        split_punctuation=data_args.split_punctuation,
-    )
+        tokenizer = load_tokenizer(model_args.model_name_or_path)
+    else:
+        tokenizer = train_word_tokenizer(
+            train_texts,
+            min_frequency=data_args.min_frequency,
+            lowercase=data_args.lowercase,
+            split_punctuation=data_args.split_punctuation,
+        )
+    limits = [limit for limit in (max_input_length(tokenizer), data_args.max_length) if limit is not None]
+    tokenizer.model_max_length = min(limits) if limits else WORD_ID_MAX_LENGTH
+    return tokenizer
 
 
 def build_model(

@@ -1,9 +1,10 @@
 """Any labelled text data as the `DatasetDict` every model trains on: data files or a `save_to_disk` folder.
 
 The flags follow transformers' `examples/pytorch/text-classification/run_classification.py`: `--train_file`,
-`--validation_file`, `--test_file` (read with `datasets.load_dataset`) and `--text_column_name`,
-`--label_column_name`; `--dataset DIR` reads any `DatasetDict.save_to_disk` folder. Whatever the input, the result
-has the splits `train`, `validation`, `test` and the columns `text` (string) and `label` (a `ClassLabel`).
+`--validation_file`, `--test_file` (read by `hfnews.text_files`, as `predict.py --input_file` reads its input) and
+`--text_column_name`, `--label_column_name`; `--dataset DIR` reads any `DatasetDict.save_to_disk` folder. Whatever
+the input, the result has the splits `train`, `validation`, `test` and the columns `text` (string) and `label` (a
+`ClassLabel`).
 
 Label names come from the data (run_classification.py likewise builds a sorted label list):
     a `ClassLabel` column    keeps its names, in its order (a folder written by scripts/prepare_data.py keeps
@@ -18,32 +19,23 @@ absent. An absent validation or test split is split off train with `split_seed`,
 class can be; each such split takes a tenth of train (at least one row per class), problem 50's 80/10/10.
 """
 
-import csv
+import json
 import logging
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_dataset, load_from_disk
-from datasets.exceptions import DatasetGenerationError
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
 
 from .data import SPLITS, format_split_table
-from .download import cache_root
 from .errors import HfnewsError
+from .text_files import TABLE_DELIMITERS, read_records
 
 
 logger = logging.getLogger(__name__)
 
-# suffix -> (datasets builder, its options). TSV files are unquoted by convention (GLUE writes titles such as
-# `"Girls" meets ...` as they are), and only an empty cell is a missing value: pandas' default would also read the
-# texts "NA" or "null" as missing.
-_CSV_OPTIONS = {"keep_default_na": False, "na_values": [""]}
-FILE_FORMATS = {
-    ".csv": ("csv", _CSV_OPTIONS),
-    ".tsv": ("csv", {**_CSV_OPTIONS, "delimiter": "\t", "quoting": csv.QUOTE_NONE}),
-    ".json": ("json", {}),
-    ".jsonl": ("json", {}),
-}
+_INTEGER = re.compile(r"[+-]?\d+")
 HELD_OUT_FRACTION = 0.1  # of train, for each missing evaluation split (problem 50's 80/10/10)
 _SHOWN = 5  # unknown labels named in an error
 
@@ -57,25 +49,56 @@ def load_labelled_files(
     label_column: str = "label",
     seed: int = 0,
 ) -> DatasetDict:
-    """Read CSV, TSV, JSON or JSON Lines files (see `FILE_FORMATS`) into train/validation/test.
+    """Read CSV, TSV, JSON or JSON Lines files (see `hfnews.text_files`) into train/validation/test.
 
     Raises `HfnewsError` for a file that cannot be parsed, a missing column, bad labels (see the module docstring).
     """
     files = {"train": train_file, "validation": validation_file, "test": test_file}
-    parts = {split: _read_file(Path(file)) for split, file in files.items() if file is not None}
-    return prepare_labelled_data(parts, {split: str(files[split]) for split in parts}, text_column, label_column, seed)
+    read = {split: _read_file(Path(file), text_column, label_column) for split, file in files.items() if file}
+    return prepare_labelled_data(
+        {split: part for split, (part, _) in read.items()},
+        {split: str(files[split]) for split in read},
+        text_column,
+        label_column,
+        seed,
+        lines={split: lines for split, (_, lines) in read.items()},
+    )
 
 
-def _read_file(path: Path) -> Dataset:
-    builder, options = FILE_FORMATS[path.suffix.lower()]
-    try:
-        # hfnews's cache, so tests and users find every prepared corpus in one place.
-        return load_dataset(
-            builder, data_files=str(path), split="train", cache_dir=str(cache_root() / "datasets"), **options
+def _read_file(path: Path, text_column: str, label_column: str) -> tuple[Dataset, list[int | None]]:
+    """The rows of a labelled file (`hfnews.text_files.read_records`, blank lines skipped) as a Dataset of its text
+    and label columns, and each row's line number. Cells of a CSV/TSV file stay strings, except a label column whose
+    every filled cell is an integer (SST-2's 0/1, AG News' 1..4), read as integers; an empty cell is missing.
+
+    Raises:
+        HfnewsError: for an empty file, a header without rows, a missing column, or what `read_records` refuses.
+    """
+    records = read_records(path, blank_rows=False)
+    if not records.rows:
+        raise HfnewsError(
+            f"{path} has a header line ({', '.join(map(str, records.columns))}) and no rows: it is empty"
         )
-    except DatasetGenerationError as error:
-        cause = error.__cause__ or error
-        raise HfnewsError(f"{path} cannot be read as {path.suffix.lower()[1:].upper()}: {cause}") from None
+    _check_columns(str(path), records.columns, text_column, label_column)
+    columns = {
+        name: [None if row.get(name) in ("", None) else row[name] for row in records.rows]
+        for name in (text_column, label_column)
+    }
+    labels = columns[label_column]
+    if path.suffix.lower() in TABLE_DELIMITERS and all(_INTEGER.fullmatch(value) for value in labels if value):
+        columns[label_column] = [None if value is None else int(value) for value in labels]
+    columns[text_column] = [text if text is None else _json_text(text) for text in columns[text_column]]
+    filled = [value for value in columns[label_column] if value is not None]
+    integers = all(isinstance(value, int) and not isinstance(value, bool) for value in filled)
+    label_type = Value("int64") if filled and integers else Value("string") if not filled else None
+    if label_type is None and all(isinstance(value, str) for value in filled):
+        label_type = Value("string")
+    features = None if label_type is None else Features({text_column: Value("string"), label_column: label_type})
+    return Dataset.from_dict(columns, features), records.lines
+
+
+def _json_text(value) -> str:
+    """A JSON value of a text column as text: a number as it is written (3, 2.5), anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def load_labelled_dataset(
@@ -101,27 +124,37 @@ def load_labelled_dataset(
     )
 
 
+def _check_columns(where: str, columns: list, text_column: str, label_column: str) -> None:
+    absent = [column for column in (text_column, label_column) if column not in columns]
+    if absent:
+        raise HfnewsError(
+            f"{where} lacks the column(s) {', '.join(absent)}; it has {', '.join(map(str, columns))}: name the text "
+            "and label columns with --text_column_name and --label_column_name"
+        )
+
+
 def prepare_labelled_data(
-    parts: dict[str, Dataset], where: dict[str, str], text_column: str, label_column: str, seed: int
+    parts: dict[str, Dataset],
+    where: dict[str, str],
+    text_column: str,
+    label_column: str,
+    seed: int,
+    lines: dict[str, list[int | None]] | None = None,
 ) -> DatasetDict:
     """Keep the text and label columns of each split as `text`/`label`, turn labels into train's `ClassLabel` and
-    split off train whatever of validation/test is absent or unlabelled. `where` names each split in errors."""
+    split off train whatever of validation/test is absent or unlabelled. `where` names each split in errors, and
+    `lines` (for files) the line number of each row, which errors then give instead of the row's index."""
     for split, part in parts.items():
-        absent = {text_column, label_column} - set(part.column_names)
-        if absent:
-            raise HfnewsError(
-                f"{where[split]} lacks the column(s) {', '.join(sorted(absent))}; it has "
-                f"{', '.join(part.column_names)}: name the text and label columns with --text_column_name and "
-                "--label_column_name"
-            )
+        _check_columns(where[split], part.column_names, text_column, label_column)
+    lines = lines or {}
     raw = {split: _raw_labels(part, where[split], label_column) for split, part in parts.items()}
     for split in list(parts)[1:]:
         if all(value is None for value in raw[split]):
             logger.info("%s: no row has a label (hidden test labels?); it is split off train instead", where[split])
             del parts[split], raw[split]
-    texts = {split: _texts(part, where[split], text_column) for split, part in parts.items()}
+    texts = {split: _texts(part, where[split], text_column, lines.get(split)) for split, part in parts.items()}
     for split, values in raw.items():
-        _check_every_row(values, where[split], label_column)
+        _check_every_row(values, where[split], label_column, lines.get(split))
     names, ids = _label_names(parts["train"].features[label_column], raw["train"], where["train"], label_column)
     for split in list(parts)[1:]:
         unknown = Counter(value for value in raw[split] if value not in ids)
@@ -143,13 +176,13 @@ def prepare_labelled_data(
     return dataset
 
 
-def _texts(part: Dataset, where: str, text_column: str) -> list[str]:
+def _texts(part: Dataset, where: str, text_column: str, lines: list[int | None] | None) -> list[str]:
     """The text of every row; numbers (a CSV column pandas read as int64, say) are written out as text."""
     feature = part.features[text_column]
     if not isinstance(feature, Value):
         raise HfnewsError(f"{where}: column {text_column!r} holds {feature}, not texts; name the text column")
     texts = part[text_column][:]  # [:] reads the column at once; iterating a Column reads row by row (~30 us a row)
-    _check_every_row(texts, where, text_column)
+    _check_every_row(texts, where, text_column, lines)
     return texts if "string" in feature.dtype else [str(text) for text in texts]
 
 
@@ -167,13 +200,17 @@ def _raw_labels(part: Dataset, where: str, label_column: str) -> list:
     )
 
 
-def _check_every_row(values: list, where: str, column: str) -> None:
+def _check_every_row(values: list, where: str, column: str, lines: list[int | None] | None) -> None:
+    """Raise `HfnewsError` naming the first rows without a value: by line number (blank lines counted) for a file,
+    else by row index."""
     empty = [row for row, value in enumerate(values) if value is None]
     if empty:
-        rows = ", ".join(str(row) for row in empty[:_SHOWN])
+        if lines is not None and lines[empty[0]] is not None:
+            shown = f"lines {', '.join(str(lines[row]) for row in empty[:_SHOWN])}"
+        else:
+            shown = f"rows {', '.join(str(row) for row in empty[:_SHOWN])}, counting from 0"
         raise HfnewsError(
-            f"{where}: {len(empty):,} row(s) have no {column!r} (rows {rows}, counting from 0); "
-            "fill them in or remove those rows"
+            f"{where}: {len(empty):,} row(s) have no {column!r} ({shown}); fill them in or remove those rows"
         )
 
 

@@ -67,6 +67,8 @@ class NewsCardData:
 
     Args:
         model_id (`str`): the Hub repo id once pushed, else the output folder's name.
+        model_location (`str`): what the usage snippet loads: the Hub repo id once pushed, else the output folder's
+            path relative to the folder training ran in, so the snippet works where the user trained.
         report (`TrainingReport`): the run's `metrics.json`.
         data (`DataSource`): the training data's name and checksum.
         model_config (`dict`): the model's `config.to_diff_dict()`.
@@ -82,11 +84,17 @@ class NewsCardData:
     mistakes: dict[str, list[dict]] = field(default_factory=dict)
     has_learning_curves: bool = True
     example: str = "A headline to classify"
+    model_location: str = ""
 
     @property
     def example_literal(self) -> str:
         """`example` as a Python string literal for the usage snippet (JSON strings are valid Python strings)."""
         return json.dumps(self.example, ensure_ascii=False)
+
+    @property
+    def location_literal(self) -> str:
+        """`model_location` (else `model_id`) as a Python string literal for the usage snippet."""
+        return json.dumps(self.model_location or self.model_id, ensure_ascii=False)
 
     @property
     def trust_remote_code(self) -> bool:

@@ -2,8 +2,10 @@
 
 transformers' `TextClassificationPipeline` passes texts to the tokenizer untruncated, so a BERT checkpoint fails on a
 text of more than 512 tokens unless every call says `truncation=True`. This subclass truncates by default when the
-tokenizer has a finite `model_max_length`; word-ID tokenizers have none, and their RNN/CNN read any length as before.
-An explicit `truncation=...` (at `pipeline()` or per call) still wins.
+tokenizer has a finite `model_max_length` (BERT's 512; a word-ID model's `--max_length`, 256 by default; 256 for a
+word-ID checkpoint saved before hfnews recorded its limit). A long text is clipped first (`hfnews.tokenization.
+clip_text`), so that only the part read is tokenized. An explicit `truncation=...` (at `pipeline()` or per call)
+still wins.
 
 `import hfnews` makes `pipeline("text-classification")` (and its alias "sentiment-analysis") build this class, via
 `register_text_classification_pipeline`, once transformers has loaded `transformers.pipelines`.
@@ -12,7 +14,7 @@ An explicit `truncation=...` (at `pipeline()` or per call) still wins.
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.pipelines.text_classification import TextClassificationPipeline
 
-from .prediction import max_input_length
+from .tokenization import clip_text, input_length_limit
 
 
 TASK = "text-classification"
@@ -22,8 +24,13 @@ class TruncatingTextClassificationPipeline(TextClassificationPipeline):
     """`TextClassificationPipeline` with `truncation=True` by default when the model has a maximum length."""
 
     def preprocess(self, inputs, **tokenizer_kwargs):
-        if "truncation" not in tokenizer_kwargs and max_input_length(self.tokenizer) is not None:
+        max_length = input_length_limit(self.tokenizer, self.model.config.model_type)
+        if "truncation" not in tokenizer_kwargs and max_length is not None:
             tokenizer_kwargs["truncation"] = True
+        if tokenizer_kwargs.get("truncation") and max_length is not None:
+            tokenizer_kwargs.setdefault("max_length", max_length)
+            if isinstance(inputs, str):  # a line of megabytes is tokenized only as far as it is read
+                inputs = clip_text(self.tokenizer, inputs, tokenizer_kwargs["max_length"])
         return super().preprocess(inputs, **tokenizer_kwargs)
 
 

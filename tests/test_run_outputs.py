@@ -3,6 +3,7 @@ the most confident mistakes, and a `huggingface_hub` model card that loads back 
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -101,10 +102,14 @@ def test_card_loads_back_with_the_test_scores_as_eval_results(tiny_run):
 
 def test_card_names_data_by_file_name_and_checksum_and_links_only_what_exists(tiny_run):
     card = tiny_run.card
-    assert str(tiny_run.root) not in card  # no local path, neither the data's nor the output folder's
+    # No absolute path, neither the data's nor the output folder's: the usage snippet loads the folder relative to
+    # where training ran, so it works from there.
+    location = os.path.relpath(tiny_run.output_dir)
+    assert card.replace(location, "").count(str(tiny_run.root)) == 0
     checksum = hashlib.sha256(tiny_run.source.read_bytes()).hexdigest()
     assert f"- Source: `news.csv`, SHA-256 `{checksum}`." in card
-    assert 'pipeline("text-classification", model="out", trust_remote_code=True)' in card
+    assert f'pipeline("text-classification", model="{location}", trust_remote_code=True)' in card
+    assert not Path(location).is_absolute() and (Path.cwd() / location / "config.json").is_file()
     for target in re.findall(r"\]\(([^)]+)\)", card):
         assert target.startswith("https://") or (tiny_run.output_dir / target).is_file(), target
 

@@ -376,7 +376,7 @@ BAD_ARGUMENTS = {
     "missing config": lambda tmp, source: (["--config", tmp / "absent.yaml"], f"not found: {tmp / 'absent.yaml'}"),
     "dataset without columns": lambda tmp, source: (
         ["--model", "tiny", "--dataset", no_columns_dataset(tmp / "data")],
-        "lacks the column(s) label, text",
+        "lacks the column(s) text, label",
     ),
     "resume from a folder that is no checkpoint": lambda tmp, source: (
         ["--model", "tiny", "--resume_from_checkpoint", not_a_checkpoint(tmp / "x")],

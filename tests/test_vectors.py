@@ -10,7 +10,10 @@ import torch
 from gensim.models import KeyedVectors, Word2Vec
 
 from hfnews.errors import HfnewsError
-from hfnews.vectors import NAMED_SOURCES, load_embedding_matrix
+from hfnews.vectors import NAMED_SOURCES, load_embedding_matrix, sniff_vector_format
+
+
+CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
 
 
 SENTENCES = [
@@ -180,7 +183,7 @@ def test_truncated_text_and_short_glove_line(sources, keyed, vocab, tmp_path):
         load_embedding_matrix(cut, vocab)
     short = tmp_path / "short.txt"
     short.write_text(sources["glove"].read_text().replace(f"dog {float(keyed['dog'][0])!r} ", "dog "))
-    with pytest.raises(ValueError, match=r"short\.txt: line \d+ \('dog'\) has 7 values, expected 8"):
+    with pytest.raises(ValueError, match=r"short\.txt line \d+: 7 values where the vectors have 8"):
         load_embedding_matrix(short, vocab)
 
 
@@ -205,3 +208,100 @@ def test_a_utf8_byte_order_mark_does_not_hide_the_header_or_the_first_word(kind,
     assert first_word not in coverage.missing and coverage.found == len(COVERED)
     torch.testing.assert_close(matrix[vocab[first_word]], torch.from_numpy(keyed[first_word]))
     torch.testing.assert_close(matrix, plain)
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "expected"),
+    [
+        ("text", "saved.bin", "text"),  # gensim's save_word2vec_format(path) under a .bin name
+        ("binary", "vectors.txt", "word2vec-binary"),
+        ("text_gz", "vectors.bin", "text"),  # compressed, named neither .gz nor .txt
+        ("kv", "vectors.bin", "keyed"),
+        ("glove", "glove.bin", "text"),
+    ],
+)
+def test_the_format_comes_from_the_content_not_the_name(kind, name, expected, sources, keyed, vocab, tmp_path):
+    renamed = tmp_path / name
+    renamed.write_bytes(sources[kind].read_bytes())
+    if kind == "kv":  # KeyedVectors.save may keep its arrays beside the pickle
+        for extra in sources[kind].parent.glob(sources[kind].name + ".*"):
+            (tmp_path / (name + extra.name[len(sources[kind].name) :])).write_bytes(extra.read_bytes())
+    assert sniff_vector_format(renamed) == expected
+    matrix, coverage = load_embedding_matrix(renamed, vocab)
+    assert torch.isfinite(matrix).all()
+    torch.testing.assert_close(matrix[vocab["dog"]], torch.from_numpy(np.array(keyed["dog"])))
+    assert coverage.found == len(COVERED)
+
+
+@pytest.mark.skipif(not (CASES / "vectors_text_named_bin").is_dir(), reason=f"needs {CASES} (the handed cases)")
+def test_case_vectors_text_named_bin_reads_as_the_text_it_is():
+    path = CASES / "vectors_text_named_bin" / "vectors.bin"
+    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in path.read_text().splitlines()[1:]}
+    assert len(rows) == 10
+    vocab = {"[UNK]": 0, **{word: i for i, word in enumerate(rows, start=1)}, "[PAD]": len(rows) + 1}
+    matrix, coverage = load_embedding_matrix(path, vocab)
+    assert matrix.shape == (12, 8) and torch.isfinite(matrix).all()
+    assert coverage.found == 10
+    for word, values in rows.items():
+        torch.testing.assert_close(matrix[vocab[word]], torch.tensor(values), atol=1e-6, rtol=0)
+
+
+def _text_lines(keyed: KeyedVectors) -> list[str]:
+    return [f"{word} {' '.join(repr(float(v)) for v in keyed[word])}" for word in keyed.index_to_key]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda lines: [f"{len(lines) + 1} 8", *lines], r"promises \d+ vectors, found \d+"),
+        (
+            lambda lines: [f"{len(lines) - 1} 8", *lines],
+            r"line \d+: the header promises \d+ vectors but the file holds more",
+        ),
+        (lambda lines: [line.replace(" ", "\t") for line in lines], r"line 1: tab-separated"),
+        (lambda lines: [*lines, "zebra 1.0 2.0"], r"line \d+: 2 values where the vectors have 8"),  # an unused row
+        (
+            lambda lines: [
+                line.replace(line.split()[1], "nan", 1) if line.startswith("dog ") else line for line in lines
+            ],
+            r"line \d+ \('dog'\) holds a value that is not finite",
+        ),
+        (
+            lambda lines: [
+                line.replace(line.split()[2], "inf", 1) if line.startswith("dog ") else line for line in lines
+            ],
+            r"line \d+ \('dog'\) holds a value that is not finite",
+        ),
+    ],
+    ids=["header-promises-more", "header-promises-fewer", "tabs", "wrong-width", "nan", "inf"],
+)
+def test_a_damaged_text_file_is_one_error_before_training(edit, message, keyed, vocab, tmp_path):
+    path = tmp_path / "vectors.txt"
+    path.write_text("\n".join(edit(_text_lines(keyed))) + "\n", encoding="utf-8")
+    with pytest.raises(HfnewsError, match=message):
+        load_embedding_matrix(path, vocab)
+
+
+def test_a_binary_file_with_more_records_than_its_header_or_a_nan_is_refused(sources, keyed, vocab, tmp_path):
+    data = sources["binary"].read_bytes()
+    header, _, records = data.partition(b"\n")
+    more = tmp_path / "more.bin"
+    count = int(header.split()[0])
+    more.write_bytes(f"{count - 1} 8\n".encode() + records)
+    with pytest.raises(HfnewsError, match=r"promises \d+ vectors but the file holds more"):
+        load_embedding_matrix(more, vocab)
+    nan_keyed = KeyedVectors(8)
+    nan_keyed.add_vectors(["dog", "the"], np.array([[np.nan] * 8, [1.0] * 8], dtype=np.float32))
+    nan_keyed.save_word2vec_format(str(tmp_path / "nan.bin"), binary=True)
+    with pytest.raises(HfnewsError, match=r"record 1 \('dog'\) holds a value that is not finite"):
+        load_embedding_matrix(tmp_path / "nan.bin", vocab)
+
+
+def test_a_word_holding_spaces_reads_as_glove_840b_writes_it(keyed, vocab, tmp_path):
+    path = tmp_path / "glove.txt"
+    lines = _text_lines(keyed)
+    spaced_line = ". . . " + " ".join(["0.5"] * 8)
+    path.write_text("\n".join([*lines[:3], spaced_line, *lines[3:]]) + "\n", encoding="utf-8")
+    spaced = _extend(vocab, [". . ."])
+    matrix, _ = load_embedding_matrix(path, spaced)
+    torch.testing.assert_close(matrix[spaced[". . ."]], torch.full((8,), 0.5))
