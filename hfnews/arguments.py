@@ -17,6 +17,7 @@ import torch
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
+from .cli import parse_dataclasses
 from .errors import HfnewsError
 from .split_files import LayoutOptions
 from .text_files import RECORD_SUFFIXES
@@ -258,6 +259,13 @@ class NewsTrainingArguments(TrainingArguments):
             "default; transformers' EarlyStoppingCallback)."
         },
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Train into an --output_dir that already holds a run (its model is replaced and its checkpoints "
+            "removed); without it such a folder is refused (run_classification.py's flag)."
+        },
+    )
     class_weights: str | None = field(
         default=None,
         metadata={
@@ -341,7 +349,7 @@ def parse_train_args(
     # output_dir defaults to runs/<model>, so `accelerate launch scripts/train.py --model cnn` needs nothing more.
     if "--output_dir" not in args and "output_dir" not in defaults:
         parser.set_defaults(output_dir=str(Path("runs") / (known.model or (path.stem if path else "model"))))
-    return parser.parse_args_into_dataclasses(args=args)
+    return parse_dataclasses(parser, args)
 
 
 @dataclass

@@ -5,11 +5,14 @@ and `eval_validation_*`; `history_from_logs` turns its `log_history` (kept in ch
 into one dict per epoch.
 """
 
+import math
 import time
 
 from tqdm.auto import tqdm
 from transformers import EarlyStoppingCallback, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_callback import ProgressCallback
+
+from .errors import HfnewsError
 
 
 TRAIN_KEY, VALIDATION_KEY = "train", "validation"  # the names of the two evaluation sets given to the Trainer
@@ -86,6 +89,24 @@ class EpochReportCallback(TrainerCallback):
         patience = self.early_stopping_patience
         if patience is not None and state.global_step < state.max_steps and state.is_world_process_zero:
             tqdm.write(format_early_stop(state, args.metric_for_best_model, patience))
+
+
+class NonFiniteLossCallback(TrainerCallback):
+    """Stop the run with an `HfnewsError` as soon as a logged training loss (or gradient norm) is nan or infinite,
+    before that epoch is evaluated or saved: every later step would only train the nan further, and the checkpoint
+    would be presented as a result. Logged losses are epoch means (`logging_strategy: epoch`), so one nan step
+    anywhere in the epoch shows."""
+
+    def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, logs=None, **kwargs):
+        for key in ("loss", "grad_norm"):
+            value = (logs or {}).get(key)
+            if value is not None and not math.isfinite(value):
+                raise HfnewsError(
+                    f"the training {key.replace('_', ' ')} became {value} by epoch {state.epoch:g} (step "
+                    f"{state.global_step}): the model diverged. Likely causes: word vectors with huge values, a "
+                    f"--learning_rate too high ({args.learning_rate:g}), fp16 overflow. The run stops; no checkpoint "
+                    "of this epoch is saved"
+                )
 
 
 class ValidationEarlyStoppingCallback(EarlyStoppingCallback):

@@ -17,6 +17,7 @@ from transformers import Trainer
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
+from .errors import HfnewsError
 from .integrity import STAGING_PREFIX, DamagedFileError, publish_folder, staging_path
 from .model_files import check_checkpoint
 
@@ -97,3 +98,35 @@ def last_complete_checkpoint(output_dir: str | os.PathLike) -> str | None:
             continue
         return str(folder)
     return None
+
+
+# What a finished (or started) run leaves in its output folder: the model, the report, per-epoch checkpoints.
+RUN_FILES = ("config.json", "metrics.json", "model.safetensors")
+
+
+def check_output_dir(output_dir: str | os.PathLike, overwrite: bool, resuming: bool) -> None:
+    """Refuse to train into a folder that holds another run's model, so that no model is replaced silently.
+
+    With `overwrite` (`--overwrite_output_dir true`) the old run's `checkpoint-N` folders are removed, said so, and
+    its files are written over; with `resuming` (`--resume_from_checkpoint`) the folder is the run to continue.
+
+    Raises:
+        HfnewsError: when the folder holds any of `RUN_FILES` or a `checkpoint-N` folder and neither flag is given.
+    """
+    output_dir = Path(output_dir)
+    if resuming or not output_dir.is_dir():
+        return
+    found = [name for name in RUN_FILES if (output_dir / name).exists()]
+    checkpoints = sorted(path for path in output_dir.iterdir() if CHECKPOINT_NAME.match(path.name))
+    if not found and not checkpoints:
+        return
+    if not overwrite:
+        held = ", ".join(found + [path.name for path in checkpoints][:3])
+        raise HfnewsError(
+            f"{output_dir} already holds a trained run ({held}): pass another --output_dir, "
+            "--overwrite_output_dir true to replace it, or --resume_from_checkpoint last to continue it"
+        )
+    for path in checkpoints:
+        shutil.rmtree(path)
+    logger.warning("--overwrite_output_dir: replacing the run in %s (%d old checkpoint(s) removed)", output_dir,
+                   len(checkpoints))  # fmt: skip

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -268,10 +269,14 @@ def _keep_publishers(rows: SourceRows, fields: list[str]) -> None:
             rows.columns[name].append(value)
 
 
+# A number as a spreadsheet writes a large integer it has rounded to a float: 1.39E+12, 1.394470501755e12.
+_SPREADSHEET_NUMBER = re.compile(r"\d+(\.\d+)?[eE]\+?\d+")
+
+
 def _read_kaggle_stream(stream: io.RawIOBase, where: str, skip_malformed: bool) -> SourceRows:
     """Read Kaggle's comma-separated copy with the `csv` module. Kaggle made it by reading the official file with
     pandas' default quoting, so some of its titles hold the lines that a quote swallowed: those rows are malformed."""
-    rows = SourceRows()
+    rows, rounded = SourceRows(), 0
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")  # newline="" as the csv module asks
     reader = csv.reader(text)
     try:
@@ -283,6 +288,9 @@ def _read_kaggle_stream(stream: io.RawIOBase, where: str, skip_malformed: bool) 
             if not record:  # a blank line is neither a row nor an error
                 continue
             fields = [record[position] for position in positions] if len(record) == len(header) else record
+            if len(fields) == len(COLUMNS) and _SPREADSHEET_NUMBER.fullmatch(fields[7]):
+                fields[7] = str(int(float(fields[7])))  # 1.39E+12: rounded, but a number; problem 50 never uses it
+                rounded += 1
             try:
                 check_corpus_fields(fields, where, number, separated="comma-separated")
                 check_title(fields[1], where, number)
@@ -293,4 +301,9 @@ def _read_kaggle_stream(stream: io.RawIOBase, where: str, skip_malformed: bool) 
             _keep_publishers(rows, fields)
     except UnicodeDecodeError as error:
         raise MalformedRowError(f"{where}: bytes that are not UTF-8 after line {reader.line_num}") from error
+    if rounded:
+        rows.layout.append(
+            f"{Path(where).name}: {rounded:,} TIMESTAMP value(s) in a spreadsheet's rounded notation (1.39E+12), "
+            "so not exact; read anyway (problem 50 never uses the timestamp)"
+        )
     return rows

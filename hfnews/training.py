@@ -23,10 +23,11 @@ from .callbacks import (
     TRAIN_KEY,
     VALIDATION_KEY,
     EpochReportCallback,
+    NonFiniteLossCallback,
     QuietProgressCallback,
     ValidationEarlyStoppingCallback,
 )
-from .checkpoints import StagedCheckpointTrainer, last_complete_checkpoint
+from .checkpoints import StagedCheckpointTrainer, check_output_dir, last_complete_checkpoint
 from .collation import ROW_INDEX, PaddingCollator, tensor_rows
 from .data import check_corpus, load_news_corpus
 from .error_analysis import (
@@ -302,9 +303,10 @@ def build_trainer(
         training_args.class_weights, experiment.label_names, experiment.dataset["train"]["label"]
     )
     patience = training_args.early_stopping_patience
-    callbacks = [EpochReportCallback(len(experiment.train_eval), len(experiment.dataset["train"]), patience)] + (
-        [] if patience is None else [ValidationEarlyStoppingCallback(patience)]
-    )
+    callbacks = [
+        NonFiniteLossCallback(),
+        EpochReportCallback(len(experiment.train_eval), len(experiment.dataset["train"]), patience),
+    ] + ([] if patience is None else [ValidationEarlyStoppingCallback(patience)])
     if experiment.distillation is not None:
         from .distillation import with_distillation
 
@@ -363,6 +365,7 @@ def run_training(
     `test_predictions.jsonl`, plots, model card); returns the report that `metrics.json` holds."""
     check_hub_access(training_args)  # before any work: no training is spent on an upload that cannot happen
     resume = resolve_resume(training_args)
+    check_output_dir(training_args.output_dir, training_args.overwrite_output_dir, resuming=resume is not None)
     experiment = prepare_experiment(model_args, data_args, training_args)
     trainer = build_trainer(experiment, training_args)
     report = trainer.report = new_report(experiment, model_args, data_args, training_args)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
-from hfnews.cli import run_cli
+from hfnews.cli import parse_dataclasses, run_cli
 from hfnews.errors import HfnewsError
 from hfnews.factory import load_model, load_tokenizer
 from hfnews.prediction import TEXT_COLUMN, classify, output_suffix, predict_file, top_labels
@@ -51,7 +51,7 @@ class PredictArguments:
 
 
 def main() -> None:
-    (args,) = HfArgumentParser(PredictArguments).parse_args_into_dataclasses()
+    (args,) = parse_dataclasses(HfArgumentParser(PredictArguments))
     # Loading through hfnews gives one clear error line for a folder that is not a checkpoint.
     model, tokenizer = load_model(args.model), load_tokenizer(args.model)
     if args.input_file is not None:

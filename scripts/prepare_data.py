@@ -11,7 +11,7 @@ overrides of split files).
 
 import argparse
 
-from hfnews.cli import run_cli
+from hfnews.cli import reject_unknown, run_cli
 from hfnews.corpus_cache import cached_report, copy_saved_corpus, locate_corpus, log_layout, read_report
 from hfnews.split_files import COLUMN_ORDERS, QUOTINGS
 
@@ -73,7 +73,9 @@ def parse_args(args: list[str] | None = None) -> argparse.Namespace:
         help="Category of the numeric labels 0, 1, 2, ... in order, as codes or names, e.g. b,t,e,m "
         "(--label_names is the same option).",
     )
-    return parser.parse_args(args)
+    parsed, unknown = parser.parse_known_args(args)
+    reject_unknown(parser, unknown)
+    return parsed
 
 
 def main() -> None:

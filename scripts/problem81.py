@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from transformers import HfArgumentParser
 
-from hfnews.cli import run_cli
+from hfnews.cli import parse_dataclasses, run_cli
 from hfnews.data import LABEL_NAMES, load_news_corpus
 from hfnews.models import NewsRNNConfig, NewsRNNForSequenceClassification
 from hfnews.tokenization import train_word_tokenizer
@@ -38,7 +38,7 @@ class Problem81Arguments:
 
 
 def main() -> None:
-    (args,) = HfArgumentParser(Problem81Arguments).parse_args_into_dataclasses()
+    (args,) = parse_dataclasses(HfArgumentParser(Problem81Arguments))
     if args.source is not None:
         train = load_news_corpus(args.source).dataset["train"]
         tokenizer, texts = train_word_tokenizer(train["text"]), train["text"][: args.num_texts]

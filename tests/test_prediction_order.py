@@ -7,6 +7,8 @@ classifying the record's own text.
 """
 
 import json
+import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ from training_helpers import train_tiny, write_tiny_corpus
 from transformers.trainer_utils import PredictionOutput
 
 from hfnews.data import LABEL_NAMES, load_news_corpus
-from hfnews.error_analysis import check_predictions_file, prediction_records, write_predictions
+from hfnews.error_analysis import MISTAKES_PER_CLASS, check_predictions_file, prediction_records, write_predictions
 from hfnews.errors import HfnewsError
 from hfnews.factory import load_model, load_tokenizer
 from hfnews.prediction import classify
@@ -59,9 +61,11 @@ def test_group_by_length_predictions_pair_with_their_titles(architecture, tmp_pa
             predicted, text = line.split(" predicted ", 1)[1].split(": ", 1)
             assert wrong[text] == predicted
     card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
-    for text, predicted in wrong.items():
-        if text in card:
-            assert f"predicted `{predicted}`" in card.split(text)[0].rsplit("\n", 1)[-1]
+    in_card = re.findall(r"^\s*- predicted `([^`]+)` \(p=[0-9.]+\): (.*)$", card, flags=re.MULTILINE)
+    per_class = Counter(record["gold"] for record in records if record["predicted"] != record["gold"])
+    assert len(in_card) == sum(min(MISTAKES_PER_CLASS, count) for count in per_class.values())
+    for predicted, text in in_card:
+        assert wrong[text] == predicted
 
 
 def shuffled_prediction(logits: np.ndarray, labels: np.ndarray, order: list[int]) -> PredictionOutput:

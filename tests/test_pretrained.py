@@ -159,7 +159,7 @@ def test_tuned_configs_leave_the_embedding_size_to_the_vectors(args, embedding_d
     [
         ("dimension", r"have dimension 10 but embedding_dim=8; pass embedding_dim=10"),
         ("missing", r"vector file .*missing\.bin does not exist"),
-        ("corrupt", r"corrupt word2vec header .*expected 'N D'"),
+        ("corrupt", r"the first line is neither a word2vec header 'N D' nor a GloVe vector"),
     ],
 )
 def test_unusable_vectors_are_one_error_line(problem, expected, word_vectors, tiny_csv, tmp_path, monkeypatch, capsys):
