@@ -84,3 +84,22 @@ def test_kaggle_csv_reads_the_same_rows_as_the_official_layout(tmp_path):
     official.write_text("".join("\t".join(dev[row_id]) + "\n" for row_id in ids), encoding="utf-8")
     read = read_source(case)
     assert read.columns == read_source(official).columns and read.rows_read == len(ids) > 0
+
+
+def test_kaggle_csv_saved_through_a_spreadsheet_reads_its_rows_and_says_the_timestamps_are_rounded(tmp_path):
+    case = CASES / "kaggle_csv" / "uci-news-aggregator.csv"
+    with open(case, encoding="utf-8", newline="") as stream:
+        records = list(csv.reader(stream))
+    # What a spreadsheet writes back: TIMESTAMP as a rounded number in scientific notation.
+    for record in records[1:]:
+        record[7] = f"{float(record[7]):.2E}"
+    spreadsheet = tmp_path / "uci-news-aggregator.csv"
+    with open(spreadsheet, "w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream, lineterminator="\r\n").writerows(records)
+    original, saved = read_source(case), read_source(spreadsheet)
+    for column in ("id", "title", "category", "publisher", "story"):
+        assert saved.columns[column] == original.columns[column]
+    assert saved.columns["timestamp"] == [int(float(f"{value:.2E}")) for value in original.columns["timestamp"]]
+    (note,) = [line for line in saved.layout if "TIMESTAMP" in line]
+    assert f"{len(records) - 1:,} TIMESTAMP value(s) in a spreadsheet's rounded notation" in note
+    assert "not exact" in note

@@ -6,41 +6,20 @@ the test rows sorted by length; each record is checked here against an independe
 classifying the record's own text.
 """
 
-import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from model_helpers import save_tiny_bert
-from training_helpers import train_tiny, write_tiny_corpus
+from training_helpers import assert_predictions_are_the_checkpoints, train_tiny, write_tiny_corpus
 from transformers.trainer_utils import PredictionOutput
 
 from hfnews.data import LABEL_NAMES, load_news_corpus
 from hfnews.error_analysis import MISTAKES_PER_CLASS, check_predictions_file, prediction_records, write_predictions
 from hfnews.errors import HfnewsError
-from hfnews.factory import load_model, load_tokenizer
-from hfnews.prediction import classify
 from hfnews.training import in_split_order
-
-
-def assert_predictions_are_the_checkpoints(output_dir: Path, test_texts: list[str]) -> list[dict]:
-    """Every record of test_predictions.jsonl holds the probabilities the saved checkpoint gives its own text, and
-    the file's accuracy is metrics.json's."""
-    records = [json.loads(line) for line in (output_dir / "test_predictions.jsonl").read_text().split("\n")[:-1]]
-    assert [record["text"] for record in records] == test_texts
-    model, tokenizer = load_model(str(output_dir)), load_tokenizer(str(output_dir))
-    scores = classify(model, tokenizer, test_texts, batch_size=4, progress=False)
-    for record, row in zip(records, scores.tolist()):
-        names = list(model.config.id2label.values())
-        assert list(record["probabilities"].values()) == pytest.approx(row, abs=1e-5), record["text"]
-        assert record["predicted"] == names[int(np.argmax(row))]
-    metrics = json.loads((output_dir / "metrics.json").read_text())
-    accuracy = np.mean([record["predicted"] == record["gold"] for record in records])
-    assert accuracy == pytest.approx(metrics["test"]["accuracy"], abs=1e-9)
-    return records
 
 
 @pytest.mark.parametrize("architecture", ["rnn", "cnn", "bert"])

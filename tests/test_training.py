@@ -27,6 +27,7 @@ from helpers import DEV_CSV, requires_shared_data
 from model_helpers import HEADLINES
 from safetensors.torch import load_file
 from test_auto_registration import REMOTE_CODE_CHILD, scores_by_label
+from training_helpers import assert_predictions_are_the_checkpoints
 from transformers import TrainingArguments, pipeline
 
 from hfnews.arguments import parse_train_args
@@ -342,9 +343,14 @@ def test_accelerate_launch_with_two_processes_completes(tmp_path, corpus_cache, 
     output_dir = tmp_path / "out"
     launch = [sys.executable, "-m", "accelerate.commands.launch", *launcher, "--mixed_precision", "no",
               "--dynamo_backend", "no"]  # fmt: skip
+    # Grouped by length, evaluation batches come back out of order from each process: the predictions file must
+    # still pair each title with its own prediction (issue 19).
     args = ["--config", TINY_CONFIG, "--architecture", "cnn", "--source", DEV_CSV, "--max_train_samples", "400",
-            "--max_eval_samples", "100", "--output_dir", output_dir]  # fmt: skip
+            "--max_eval_samples", "100", "--output_dir", output_dir, "--train_sampling_strategy", "group_by_length",
+            "--per_device_eval_batch_size", "16"]  # fmt: skip
     assert_succeeded(run([*launch, str(TRAIN_SCRIPT), *map(str, args)], corpus_cache, timeout=400))
+    test_texts = load_news_corpus(DEV_CSV).dataset["test"]["text"][:100]
+    assert_predictions_are_the_checkpoints(output_dir, test_texts)
 
     state = json.loads((output_dir / "trainer_state.json").read_text())
     assert state["global_step"] == steps

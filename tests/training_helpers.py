@@ -2,14 +2,18 @@
 
 import contextlib
 import io
+import json
 import runpy
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import KEPT_PUBLISHERS, TINY_TITLES, corpus_line
 
 from hfnews.arguments import parse_train_args
+from hfnews.factory import load_model, load_tokenizer
+from hfnews.prediction import classify
 from hfnews.report import TrainingReport
 from hfnews.training import run_training
 
@@ -54,3 +58,20 @@ def train_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, 
     assert len(error_lines) == 1, stderr
     assert stderr.rstrip().endswith(error_lines[0])
     return error_lines[0]
+
+
+def assert_predictions_are_the_checkpoints(output_dir: Path, test_texts: list[str]) -> list[dict]:
+    """Every record of test_predictions.jsonl holds the probabilities the saved checkpoint gives its own text, and
+    the file's accuracy is metrics.json's."""
+    records = [json.loads(line) for line in (output_dir / "test_predictions.jsonl").read_text().split("\n")[:-1]]
+    assert [record["text"] for record in records] == test_texts
+    model, tokenizer = load_model(str(output_dir)), load_tokenizer(str(output_dir))
+    scores = classify(model, tokenizer, test_texts, batch_size=4, progress=False)
+    for record, row in zip(records, scores.tolist()):
+        names = list(model.config.id2label.values())
+        assert list(record["probabilities"].values()) == pytest.approx(row, abs=1e-5), record["text"]
+        assert record["predicted"] == names[int(np.argmax(row))]
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    accuracy = np.mean([record["predicted"] == record["gold"] for record in records])
+    assert accuracy == pytest.approx(metrics["test"]["accuracy"], abs=1e-9)
+    return records
