@@ -197,7 +197,7 @@ def test_bert_fine_tunes_into_an_ordinary_bert_checkpoint(tiny_bert, tmp_path, m
     assert 0.0 <= report["test"]["accuracy"] <= 1.0
     assert report["vectors_coverage"] is None
     card = (output_dir / "README.md").read_text()
-    assert f'pipeline("text-classification", model="{output_dir.name}")' in card
+    assert f'pipeline("text-classification", model="{os.path.relpath(output_dir)}")' in card
     assert "trust_remote_code" not in card
 
     config = json.loads((output_dir / "config.json").read_text())
