@@ -9,14 +9,16 @@ the CNN and RNN (about as many for BERT) and gives the same labels and scores; t
 length are truncated to it.
 """
 
+import sys
 from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
 from hfnews.cli import run_cli
 from hfnews.errors import HfnewsError
-from hfnews.factory import load_model, load_tokenizer
-from hfnews.prediction import TEXT_COLUMN, classify, output_suffix, predict_file, top_labels
+from hfnews.inference.backends import classify_file, describe
+from hfnews.inference.onnx_backend import OnnxClassifier, is_onnx_folder
+from hfnews.text_files import TEXT_COLUMN, output_suffix
 
 
 @dataclass
@@ -52,6 +54,13 @@ class PredictArguments:
 
 def main() -> None:
     (args,) = HfArgumentParser(PredictArguments).parse_args_into_dataclasses()
+    if is_onnx_folder(args.model):  # onnxruntime, without importing torch
+        predict_with_onnx(args)
+        return
+    from hfnews.factory import load_model, load_tokenizer
+    from hfnews.prediction import classify, predict_file, top_labels
+
+    print(f"backend: torch ({args.model})", file=sys.stderr)
     # Loading through hfnews gives one clear error line for a folder that is not a checkpoint.
     model, tokenizer = load_model(args.model), load_tokenizer(args.model)
     if args.input_file is not None:
@@ -61,8 +70,24 @@ def main() -> None:
         print(f"{rows} predictions written to {args.output_file}")
         return
     scores = classify(model, tokenizer, args.texts, batch_size=args.batch_size, progress=False)
-    for text, labels in zip(args.texts, top_labels(scores, model.config.id2label, args.top_k)):
-        print(", ".join(f"{label} {score:.3f}" for label, score in labels) + f"\t{text}")
+    print_labels(args.texts, top_labels(scores, model.config.id2label, args.top_k))
+
+
+def predict_with_onnx(args: PredictArguments) -> None:
+    """`main` for an ONNX folder: the same output rows, from `hfnews.inference`'s onnxruntime classifier."""
+    classifier = OnnxClassifier(args.model)
+    print(describe(classifier), file=sys.stderr)
+    if args.input_file is not None:
+        rows = classify_file(classifier, args.input_file, args.output_file, args.text_column_name, args.batch_size)
+        print(f"{rows} predictions written to {args.output_file}")
+        return
+    print_labels(args.texts, classifier.top_labels(args.texts, args.top_k, args.batch_size))
+
+
+def print_labels(texts: list[str], labels: list[list[tuple[str, float]]]) -> None:
+    """One line per text: its (label, score) pairs, best first, a tab, the text."""
+    for text, pairs in zip(texts, labels):
+        print(", ".join(f"{label} {score:.3f}" for label, score in pairs) + f"\t{text}")
 
 
 if __name__ == "__main__":

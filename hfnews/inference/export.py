@@ -8,6 +8,9 @@ The RNN is traced through `ExportableNewsRNN`, whose forward has no data-depende
 
 import logging
 import shutil
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +38,23 @@ QUANTIZED_OPS = ["MatMul", "Gemm", "Gather", "Attention", "LSTM"]
 # measured 1e-6 on the CNN; the tests hold tiny models to 1e-5).
 EXPORT_TOLERANCE = 1e-4
 CHECK_TEXTS = ["", "Fed raises interest rates", "Apple unveils a new iPhone with a bigger screen than ever before"]
+
+
+@contextmanager
+def quiet_exporters() -> Iterator[None]:
+    """Hide the exporter's and the quantizer's chatter (an INFO line per graph pass, torchvision notices, warnings
+    about axis names); errors still show and raise."""
+    loggers = [logging.getLogger(), logging.getLogger("torch.onnx")]
+    levels = [logger.level for logger in loggers]
+    for each in loggers:
+        each.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for each, level in zip(loggers, levels):
+            each.setLevel(level)
 
 
 class LogitsOnly(nn.Module):
@@ -133,7 +153,8 @@ def export_onnx(model_dir: str, output_dir: str | Path, quantize: str | None = N
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     logger.info("exporting %s to %s", model_dir, output_dir / MODEL_FILE)
-    export_graph(model, output_dir / MODEL_FILE)
+    with quiet_exporters():
+        export_graph(model, output_dir / MODEL_FILE)
     _copy_companions(model_dir, tokenizer, model, output_dir)
     difference = max_logit_difference(model, tokenizer, output_dir, CHECK_TEXTS)
     if difference > EXPORT_TOLERANCE:
@@ -143,6 +164,7 @@ def export_onnx(model_dir: str, output_dir: str | Path, quantize: str | None = N
     if quantize == "int8":
         result.quantized_dir = output_dir / QUANTIZED_DIR
         result.quantized_dir.mkdir(exist_ok=True)
-        quantize_int8(output_dir / MODEL_FILE, result.quantized_dir / MODEL_FILE)
+        with quiet_exporters():
+            quantize_int8(output_dir / MODEL_FILE, result.quantized_dir / MODEL_FILE)
         _copy_companions(model_dir, tokenizer, model, result.quantized_dir)
     return result
