@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .integrity import atomic_write
 
@@ -20,6 +19,8 @@ def prediction_records(
 ) -> list[dict]:
     """One dict per row: `text`, `gold` and `predicted` label names, and `probabilities` (label name -> softmax
     probability, float). `logits` is `(rows, num_labels)`, or a tuple whose first element is (extra model outputs)."""
+    import torch  # here: the demo page reads the card's mistakes with confident_mistakes, also without torch
+
     if isinstance(logits, tuple):
         logits = logits[0]
     probabilities = torch.softmax(torch.as_tensor(np.asarray(logits), dtype=torch.float32), dim=-1).tolist()
