@@ -42,8 +42,10 @@ def example_headlines(folders: Sequence[str | os.PathLike], per_model: int = EXA
             continue
         records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         labels = list(dict.fromkeys(record["gold"] for record in records))
-        by_rank = zip(*confident_mistakes(records, labels, per_class=per_model).values(), strict=False)
-        mistakes = [record["text"] for rank in by_rank for record in rank][:per_model]
+        per_class = list(confident_mistakes(records, labels, per_class=per_model).values())
+        # Round robin over the categories: each one's most confident mistake, then each one's second, ...
+        by_rank = [wrong[rank]["text"] for rank in range(per_model) for wrong in per_class if rank < len(wrong)]
+        mistakes = by_rank[:per_model]
         examples += [text for text in mistakes if text not in examples]
     return examples or FALLBACK_EXAMPLES
 
