@@ -17,7 +17,8 @@ from collections.abc import Sequence
 import torch
 from tqdm.auto import tqdm
 
-from .text_files import TEXT_COLUMN, output_suffix, read_texts, write_predictions
+# read_texts, output_suffix and write_predictions lived here before hfnews.text_files; callers still import them here.
+from .text_files import TEXT_COLUMN, label_file, output_suffix, read_texts, write_predictions  # noqa: F401
 
 
 # Above this, `model_max_length` means "no limit": transformers' VERY_LARGE_INTEGER (int(1e30)) for tokenizers saved
@@ -96,8 +97,9 @@ def predict_file(
     Returns the number of rows written. Raises `HfnewsError` for unreadable input or an unknown output format,
     before any model work.
     """
-    output_suffix(output_file)
-    texts = read_texts(input_file, text_column_name)
-    scores = classify(model, tokenizer, texts, batch_size=batch_size, progress=progress)
-    write_predictions(output_file, texts, [best for (best,) in top_labels(scores, model.config.id2label)])
-    return len(texts)
+
+    def best_labels(texts: list[str]) -> list[tuple[str, float]]:
+        scores = classify(model, tokenizer, texts, batch_size=batch_size, progress=progress)
+        return [best for (best,) in top_labels(scores, model.config.id2label)]
+
+    return label_file(input_file, output_file, best_labels, text_column_name)

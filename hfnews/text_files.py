@@ -7,7 +7,7 @@ Every row of the input gives one row of output, in the same order: a blank line 
 import csv
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from .errors import HfnewsError
@@ -123,3 +123,18 @@ def write_predictions(path: str | os.PathLike, texts: Sequence[str], labels: Seq
             writer = csv.DictWriter(file, fieldnames=OUTPUT_KEYS, delimiter=TABLE_DELIMITERS[suffix])
             writer.writeheader()
             writer.writerows(rows)
+
+
+def label_file(
+    input_file: str | os.PathLike,
+    output_file: str | os.PathLike,
+    best_labels: Callable[[list[str]], list[tuple[str, float]]],
+    text_column_name: str = TEXT_COLUMN,
+) -> int:
+    """Read `input_file` (see `read_texts`), label its texts with `best_labels` (texts -> one (label, score) per
+    text, in order) and write `output_file` (see `write_predictions`); returns the number of rows written. Raises
+    `HfnewsError` for unreadable input or an unknown output format, before `best_labels` runs."""
+    output_suffix(output_file)
+    texts = read_texts(input_file, text_column_name)
+    write_predictions(output_file, texts, best_labels(texts))
+    return len(texts)

@@ -47,6 +47,16 @@ def save_tiny_bert(folder: Path) -> Path:
     return folder
 
 
+def export_word_model(root: Path, kind: str, **config_kwargs) -> tuple[Path, Path]:
+    """`save_word_model` into `root/<kind>`, exported to `root/<kind>-onnx` on one torch thread; returns both."""
+    from hfnews.inference.export import export_onnx
+
+    torch.set_num_threads(1)
+    checkpoint = save_word_model(root / kind, kind, **config_kwargs)
+    export_onnx(str(checkpoint), root / f"{kind}-onnx")
+    return checkpoint, root / f"{kind}-onnx"
+
+
 def child_env() -> dict:
     """This checkout first on the path, offline, one thread per library."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))

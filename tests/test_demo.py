@@ -6,7 +6,7 @@ import socket
 
 import pytest
 from helpers import requires_extra
-from inference_helpers import HEADLINES, ROOT, save_word_model, start_script, stop
+from inference_helpers import HEADLINES, ROOT, export_word_model, save_word_model, start_script, stop
 
 from hfnews.inference.demo import FALLBACK_EXAMPLES, example_headlines, model_names
 
@@ -17,13 +17,9 @@ HEADLINE = "Fed raises interest rates as stocks rally"
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
-    """A tiny CNN checkpoint and the ONNX export of a tiny LSTM, the first with a test_predictions.jsonl."""
-    import torch
-
-    from hfnews.inference.export import export_onnx
-
-    torch.set_num_threads(1)
+    """A tiny CNN checkpoint with a test_predictions.jsonl, and the ONNX export of a tiny LSTM (folder rnn-onnx)."""
     root = tmp_path_factory.mktemp("demo")
+    _, rnn_onnx = export_word_model(root, "rnn", cell="lstm")
     cnn = save_word_model(root / "cnn", "cnn")
     records = [
         {"text": HEADLINES[0], "gold": "business", "predicted": "health", "probabilities": {"health": 0.9}},
@@ -33,9 +29,7 @@ def folders(tmp_path_factory):
          "probabilities": {"entertainment": 0.8}},
     ]  # fmt: skip
     (cnn / "test_predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    lstm = save_word_model(root / "lstm", "rnn", cell="lstm")
-    export_onnx(str(lstm), root / "lstm-onnx")
-    return [cnn, root / "lstm-onnx"]
+    return [cnn, rnn_onnx]
 
 
 def free_port() -> int:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 from helpers import requires_extra
-from inference_helpers import ROOT, TEXTS, child_env, save_word_model
+from inference_helpers import ROOT, TEXTS, child_env, export_word_model
 
 from hfnews.errors import HfnewsError
 
@@ -27,15 +27,7 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     """A tiny CNN checkpoint and its ONNX export."""
-    import torch
-
-    from hfnews.inference.export import export_onnx
-
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("onnx-backend")
-    checkpoint = save_word_model(root / "cnn", "cnn")
-    export_onnx(str(checkpoint), root / "cnn-onnx")
-    return checkpoint, root / "cnn-onnx"
+    return export_word_model(tmp_path_factory.mktemp("onnx-backend"), "cnn")
 
 
 def run_predict(*args: str, block_torch: bool = False) -> subprocess.CompletedProcess:

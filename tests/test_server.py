@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 from helpers import requires_extra
-from inference_helpers import TEXTS, save_word_model, start_script, stop
+from inference_helpers import TEXTS, export_word_model, start_script, stop
 
 
 pytestmark = requires_extra("fastapi", "serve")
@@ -15,15 +15,7 @@ REQUEST_HINT = 'send {"texts": ["a headline", ...]}'
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     """A tiny CNN checkpoint and its ONNX export."""
-    import torch
-
-    from hfnews.inference.export import export_onnx
-
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("server")
-    checkpoint = save_word_model(root / "cnn", "cnn")
-    export_onnx(str(checkpoint), root / "cnn-onnx")
-    return checkpoint, root / "cnn-onnx"
+    return export_word_model(tmp_path_factory.mktemp("server"), "cnn")
 
 
 @pytest.fixture(scope="module")

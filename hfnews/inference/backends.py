@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..text_files import TEXT_COLUMN, output_suffix, read_texts, write_predictions
+from ..text_files import TEXT_COLUMN, label_file
 from .onnx_backend import OnnxClassifier, is_onnx_folder
 
 
@@ -69,8 +69,9 @@ def classify_file(
     """Classify every line of `input_file` into `output_file` (as `hfnews.prediction.predict_file`, with any
     backend); returns the number of rows written. Raises `HfnewsError` for unreadable input or an unknown output
     format, before any model work."""
-    output_suffix(output_file)
-    texts = read_texts(input_file, text_column_name)
-    labels = classifier.top_labels(texts, batch_size=batch_size, progress=progress)
-    write_predictions(output_file, texts, [best for (best,) in labels])
-    return len(texts)
+    return label_file(
+        input_file,
+        output_file,
+        lambda texts: [best for (best,) in classifier.top_labels(texts, batch_size=batch_size, progress=progress)],
+        text_column_name,
+    )
