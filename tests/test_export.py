@@ -119,3 +119,5 @@ def test_export_rejects_unknown_quantization_and_missing_model(tmp_path):
         export_onnx(str(tmp_path), tmp_path / "onnx", quantize="int4")
     with pytest.raises(HfnewsError, match="model folder not found"):
         export_onnx(str(tmp_path / "absent"), tmp_path / "onnx")
+    with pytest.raises(HfnewsError, match="the checkpoint itself"):
+        export_onnx(str(tmp_path), tmp_path)

@@ -144,13 +144,16 @@ def export_onnx(model_dir: str, output_dir: str | Path, quantize: str | None = N
     """Export the checkpoint `model_dir` (CNN, RNN or BERT) as an ONNX folder `output_dir` (see the module doc).
 
     Raises:
-        HfnewsError: for a folder that is not a checkpoint, an unknown `quantize` (only "int8"), or a graph whose
+        HfnewsError: for a folder that is not a checkpoint, an `output_dir` that is a file or the checkpoint
+            itself, an unknown `quantize` (only "int8"), or a graph whose
             logits differ from torch's by more than `EXPORT_TOLERANCE` (nothing is left in `output_dir` then).
     """
     if quantize not in (None, "int8"):
         raise HfnewsError(f"--quantize takes int8, got {quantize!r}")
-    model, tokenizer = load_model(model_dir).float().eval(), load_tokenizer(model_dir)
     output_dir = Path(output_dir)
+    if output_dir.exists() and (not output_dir.is_dir() or output_dir.resolve() == Path(model_dir).resolve()):
+        raise HfnewsError(f"--output_dir {output_dir} is a file or the checkpoint itself; pass a new folder")
+    model, tokenizer = load_model(model_dir).float().eval(), load_tokenizer(model_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     logger.info("exporting %s to %s", model_dir, output_dir / MODEL_FILE)
     with quiet_exporters():
