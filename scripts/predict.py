@@ -60,9 +60,9 @@ def main() -> None:
     from hfnews.factory import load_model, load_tokenizer
     from hfnews.prediction import classify, predict_file, top_labels
 
-    print(f"backend: torch ({args.model})", file=sys.stderr)
     # Loading through hfnews gives one clear error line for a folder that is not a checkpoint.
     model, tokenizer = load_model(args.model), load_tokenizer(args.model)
+    print(f"backend: torch ({args.model})", file=sys.stderr)
     if args.input_file is not None:
         rows = predict_file(
             model, tokenizer, args.input_file, args.output_file, args.text_column_name, args.batch_size
