@@ -39,9 +39,14 @@ def free_port() -> int:
 
 
 def test_examples_are_the_cards_mistakes(folders, tmp_path):
-    assert example_headlines(folders) == [HEADLINES[0], HEADLINES[1]]  # most confident first, no right answer
+    assert example_headlines(folders) == [  # most confident first, no right answer
+        (HEADLINES[0], f"business read as health: {HEADLINES[0]}"),
+        (HEADLINES[1], f"science_and_technology read as business: {HEADLINES[1]}"),
+    ]
     assert example_headlines([tmp_path]) == FALLBACK_EXAMPLES
-    assert model_names(["runs/cnn", "a/bert", "b/bert"]) == ["cnn", "a/bert", "b/bert"]
+    assert model_names(["runs/cnn", "a/bert", "b/bert", "runs/bert-onnx/int8"]) == [
+        "cnn", "a/bert", "b/bert", "bert-onnx/int8"
+    ]  # fmt: skip
 
 
 @requires_extra("gradio", "demo")
@@ -103,7 +108,8 @@ def test_page_in_headless_chromium(folders):
             shown.append(lines[1])
         ARTIFACTS.mkdir(exist_ok=True)
         assert driver.save_screenshot(str(ARTIFACTS / "demo.png"))
-        assert "confident test mistakes" in driver.page_source and HEADLINES[0] in driver.page_source
+        assert "confident test mistakes" in driver.page_source
+        assert f"business read as health: {HEADLINES[0]}" in driver.page_source
     finally:
         driver.quit()
         stop(process)

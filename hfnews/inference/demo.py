@@ -13,29 +13,38 @@ from pathlib import Path
 
 from ..error_analysis import PREDICTIONS_FILE, confident_mistakes
 from .backends import Classifier
+from .onnx_backend import QUANTIZED_DIR
 
 
 EXAMPLES_PER_MODEL = 4  # mistakes shown per model: one per category
 # When no model folder holds test predictions (e.g. a checkpoint trained elsewhere), one headline per category.
 FALLBACK_EXAMPLES = [
-    "Fed raises interest rates for the first time in a decade",
-    "Apple unveils a new iPhone with a bigger screen",
-    "Kim Kardashian and Kanye West share wedding photos",
-    "Ebola outbreak spreads in West Africa, WHO says",
+    (text, text)
+    for text in (
+        "Fed raises interest rates for the first time in a decade",
+        "Apple unveils a new iPhone with a bigger screen",
+        "Kim Kardashian and Kanye West share wedding photos",
+        "Ebola outbreak spreads in West Africa, WHO says",
+    )
 ]
 TITLE = "hfnews: news headline categories"
 
 
 def model_names(folders: Sequence[str | os.PathLike]) -> list[str]:
-    """Each folder's name, or its whole path where two folders share a name, so every label is told apart."""
-    names = [Path(folder).name or str(folder) for folder in folders]
-    return [name if names.count(name) == 1 else str(folder) for name, folder in zip(names, folders)]
+    """Each folder's name (`bert-onnx/int8` for an int8 copy), or its whole path where two folders share a name, so
+    every label is told apart."""
+    paths = [Path(folder) for folder in folders]
+    names = [f"{path.parent.name}/{path.name}" if path.name == QUANTIZED_DIR else path.name for path in paths]
+    return [name if names.count(name) == 1 else str(path) for name, path in zip(names, paths)]
 
 
-def example_headlines(folders: Sequence[str | os.PathLike], per_model: int = EXAMPLES_PER_MODEL) -> list[str]:
-    """Up to `per_model` of each folder's most confident test mistakes (the best of each category first), without
-    repeats; `FALLBACK_EXAMPLES` when no folder holds `test_predictions.jsonl`."""
-    examples: list[str] = []
+def example_headlines(
+    folders: Sequence[str | os.PathLike], per_model: int = EXAMPLES_PER_MODEL
+) -> list[tuple[str, str]]:
+    """Up to `per_model` of each folder's most confident test mistakes, one category after another, without repeats,
+    as `(headline, caption)` with the caption `"<true label> read as <predicted>: <headline>"`; `FALLBACK_EXAMPLES`
+    (caption = headline) when no folder holds `test_predictions.jsonl`."""
+    examples: dict[str, str] = {}
     for folder in folders:
         path = Path(folder) / PREDICTIONS_FILE
         if not path.is_file():
@@ -44,15 +53,15 @@ def example_headlines(folders: Sequence[str | os.PathLike], per_model: int = EXA
         labels = list(dict.fromkeys(record["gold"] for record in records))
         per_class = list(confident_mistakes(records, labels, per_class=per_model).values())
         # Round robin over the categories: each one's most confident mistake, then each one's second, ...
-        by_rank = [wrong[rank]["text"] for rank in range(per_model) for wrong in per_class if rank < len(wrong)]
-        mistakes = by_rank[:per_model]
-        examples += [text for text in mistakes if text not in examples]
-    return examples or FALLBACK_EXAMPLES
+        by_rank = [wrong[rank] for rank in range(per_model) for wrong in per_class if rank < len(wrong)]
+        for record in by_rank[:per_model]:
+            examples.setdefault(record["text"], f"{record['gold']} read as {record['predicted']}: {record['text']}")
+    return list(examples.items()) or FALLBACK_EXAMPLES
 
 
-def build_demo(classifiers: Sequence[Classifier], names: Sequence[str], examples: Sequence[str]):
+def build_demo(classifiers: Sequence[Classifier], names: Sequence[str], examples: Sequence[tuple[str, str]]):
     """The `gr.Blocks` page (not launched): a text box, a Classify button, one `gr.Label` per model (elem_id
-    `label-<i>`), and `examples`."""
+    `label-<i>`), and `examples` (`(headline, caption)` pairs, see `example_headlines`)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline machines: no call home
     import gradio as gr
 
@@ -71,7 +80,12 @@ def build_demo(classifiers: Sequence[Classifier], names: Sequence[str], examples
         examples_label = (
             "Examples" if list(examples) == FALLBACK_EXAMPLES else "The models' most confident test mistakes"
         )
-        gr.Examples(examples=[[text] for text in examples], inputs=headline, label=examples_label)
+        gr.Examples(
+            examples=[[text] for text, _ in examples],
+            example_labels=[caption for _, caption in examples],
+            inputs=headline,
+            label=examples_label,
+        )
         button.click(classify, inputs=headline, outputs=outputs, api_name="classify")
         headline.submit(classify, inputs=headline, outputs=outputs, api_name=False)
     return demo

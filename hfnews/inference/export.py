@@ -23,12 +23,11 @@ from ..errors import HfnewsError
 from ..factory import load_model, load_tokenizer
 from ..prediction import predict_logits
 from .exportable_rnn import ExportableNewsRNN
-from .onnx_backend import MODEL_FILE, OnnxClassifier
+from .onnx_backend import MODEL_FILE, QUANTIZED_DIR, OnnxClassifier
 
 
 logger = logging.getLogger(__name__)
 
-QUANTIZED_DIR = "int8"
 # The folder's files that the ONNX backend or the demo read besides the graph: the card's mistakes give examples.
 COPIED_FILES = ("test_predictions.jsonl", "README.md")
 # ONNX ops that dynamic int8 quantization rewrites. Not Conv: onnxruntime's dynamically quantized convolution ran

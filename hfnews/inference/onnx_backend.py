@@ -21,6 +21,7 @@ from ..errors import HfnewsError
 
 
 MODEL_FILE = "model.onnx"
+QUANTIZED_DIR = "int8"  # the int8 copy's subfolder of an exported folder
 BACKEND_NAME = "onnxruntime"
 # Above this, `model_max_length` means "no limit" (transformers' VERY_LARGE_INTEGER, int(1e30)), as in
 # hfnews.prediction.UNLIMITED_LENGTH.
