@@ -16,9 +16,9 @@ from transformers import HfArgumentParser
 
 from hfnews.cli import run_cli
 from hfnews.errors import HfnewsError
-from hfnews.inference.backends import classify_file, describe
+from hfnews.inference.backends import describe
 from hfnews.inference.onnx_backend import OnnxClassifier, is_onnx_folder
-from hfnews.text_files import TEXT_COLUMN, output_suffix
+from hfnews.text_files import TEXT_COLUMN, label_file, output_suffix
 
 
 @dataclass
@@ -78,7 +78,11 @@ def predict_with_onnx(args: PredictArguments) -> None:
     classifier = OnnxClassifier(args.model)
     print(describe(classifier), file=sys.stderr)
     if args.input_file is not None:
-        rows = classify_file(classifier, args.input_file, args.output_file, args.text_column_name, args.batch_size)
+
+        def best_labels(texts: list[str]) -> list[tuple[str, float]]:
+            return [best for (best,) in classifier.top_labels(texts, batch_size=args.batch_size, progress=True)]
+
+        rows = label_file(args.input_file, args.output_file, best_labels, args.text_column_name)
         print(f"{rows} predictions written to {args.output_file}")
         return
     print_labels(args.texts, classifier.top_labels(args.texts, args.top_k, args.batch_size))

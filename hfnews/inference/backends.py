@@ -6,11 +6,9 @@ classifiers give `top_labels(texts, top_k)`: per text, the `top_k` `(label, scor
 pipeline()'s softmax/sigmoid scores, texts longer than the model reads truncated as `scripts/predict.py` does.
 """
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..text_files import TEXT_COLUMN, label_file
 from .onnx_backend import OnnxClassifier, is_onnx_folder
 
 
@@ -56,22 +54,3 @@ def load_classifier(model_dir: str, threads: int | None = None) -> Classifier:
 def describe(classifier: Classifier) -> str:
     """One line naming the backend and the model, e.g. `backend: onnxruntime (runs/cnn-onnx)`."""
     return f"backend: {classifier.backend} ({classifier.folder})"
-
-
-def classify_file(
-    classifier: Classifier,
-    input_file: str | os.PathLike,
-    output_file: str | os.PathLike,
-    text_column_name: str = TEXT_COLUMN,
-    batch_size: int = 256,
-    progress: bool = True,
-) -> int:
-    """Classify every line of `input_file` into `output_file` (as `hfnews.prediction.predict_file`, with any
-    backend); returns the number of rows written. Raises `HfnewsError` for unreadable input or an unknown output
-    format, before any model work."""
-    return label_file(
-        input_file,
-        output_file,
-        lambda texts: [best for (best,) in classifier.top_labels(texts, batch_size=batch_size, progress=progress)],
-        text_column_name,
-    )
