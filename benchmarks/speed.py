@@ -300,7 +300,8 @@ def bulk_row(name: str, folder: Path, texts: list[str], work: Path, repeats: int
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-    from hfnews.prediction import max_input_length, predict_file
+    from hfnews.prediction import predict_file
+    from hfnews.tokenization import max_input_length
 
     print(f"bulk prediction: {name}, {len(texts):,} headlines", flush=True)
     model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=4).eval()
@@ -388,10 +389,10 @@ def render(rows: list[dict], repeats: int, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(report: Path, section: str) -> None:
-    """Replace the "Speed" section of `report` (up to the next `## ` heading), or append it."""
+def write_section(report: Path, section: str, heading: str = SECTION) -> None:
+    """Replace the section `heading` ("Speed" by default) of `report` (up to the next `## ` heading), or append it."""
     text = report.read_text() if report.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = (
         pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
     )

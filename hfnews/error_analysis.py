@@ -4,13 +4,16 @@ confident mistakes of each class for the printed summary and the model card."""
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from datasets import Dataset
 
 from .errors import HfnewsError
 from .integrity import atomic_write
+
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 
 PREDICTIONS_FILE = "test_predictions.jsonl"
@@ -22,6 +25,8 @@ def prediction_records(
 ) -> list[dict]:
     """One dict per row: `text`, `gold` and `predicted` label names, and `probabilities` (label name -> softmax
     probability, float). `logits` is `(rows, num_labels)`, or a tuple whose first element is (extra model outputs)."""
+    import torch  # here: the demo page reads the card's mistakes with confident_mistakes, also without torch
+
     if isinstance(logits, tuple):
         logits = logits[0]
     probabilities = torch.softmax(torch.as_tensor(np.asarray(logits), dtype=torch.float32), dim=-1).tolist()
@@ -44,7 +49,7 @@ def write_predictions(output_dir: str | Path, records: list[dict]) -> Path:
     return path
 
 
-def check_predictions_file(output_dir: str | Path, split: Dataset, accuracy: float) -> None:
+def check_predictions_file(output_dir: str | Path, split: "Dataset", accuracy: float) -> None:
     """Read `test_predictions.jsonl` back and check it against what it describes: one record per row of `split`
     (its `text` and `ClassLabel` `label` columns), texts and gold labels in the split's order, and the accuracy of
     its `predicted` labels equal to `accuracy` (the metrics', a fraction in [0, 1]) within 1e-9.

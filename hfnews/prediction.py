@@ -12,26 +12,18 @@ classify it from their biases alone), never dropped. Texts longer than the model
 before tokenizing (`hfnews.tokenization.clip_text`), so a line of megabytes costs no more memory than a headline.
 """
 
-import csv
-import json
 import logging
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from .errors import HfnewsError
-from .text_files import JSON_SUFFIXES, TABLE_DELIMITERS, TEXT_COLUMN, read_texts
+from .text_files import TEXT_COLUMN, label_file
 from .tokenization import encode_truncated, input_length_limit
 
 
 logger = logging.getLogger(__name__)
-
-
-# The keys pipeline() returns, so a row of the output file reads like a pipeline() result.
-OUTPUT_KEYS = ("text", "label", "score")
 
 
 def _scores(logits: torch.Tensor, config) -> torch.Tensor:
@@ -91,31 +83,6 @@ def top_labels(scores: torch.Tensor, id2label: dict[int, str], top_k: int = 1) -
     ]
 
 
-def output_suffix(path: str | os.PathLike) -> str:
-    """The output file's name ending, lower-cased; `HfnewsError` unless JSON Lines, CSV or TSV."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in (*JSON_SUFFIXES, *TABLE_DELIMITERS):
-        known = ", ".join((*JSON_SUFFIXES, *TABLE_DELIMITERS))
-        raise HfnewsError(f"output file {path} must end in one of {known} (JSON Lines, CSV or TSV)")
-    return suffix
-
-
-def write_predictions(path: str | os.PathLike, texts: Sequence[str], labels: Sequence[tuple[str, float]]) -> None:
-    """One row per text with keys `text`, `label`, `score`: JSON Lines for `.jsonl` / `.json`, CSV for `.csv`, TSV
-    for `.tsv`, each table with a header row. Raises `HfnewsError` for another file name ending."""
-    path = Path(path)
-    suffix = output_suffix(path)
-    rows = ({"text": text, "label": label, "score": score} for text, (label, score) in zip(texts, labels))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as file:
-        if suffix in JSON_SUFFIXES:
-            file.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-        else:
-            writer = csv.DictWriter(file, fieldnames=OUTPUT_KEYS, delimiter=TABLE_DELIMITERS[suffix])
-            writer.writeheader()
-            writer.writerows(rows)
-
-
 def predict_file(
     model,
     tokenizer,
@@ -127,13 +94,12 @@ def predict_file(
 ) -> int:
     """Classify every line of `input_file` (see `read_texts`) into `output_file` (see `write_predictions`).
 
-    Returns the number of rows written. Raises `HfnewsError` for unreadable input or an unknown output format,
-    before any model work.
+    Returns the number of rows written. Raises `HfnewsError` for unreadable or empty input or an unknown output
+    format, before any model work.
     """
-    output_suffix(output_file)
-    texts = read_texts(input_file, text_column_name)
-    if not texts:
-        raise HfnewsError(f"{input_file} holds no headlines")
-    scores = classify(model, tokenizer, texts, batch_size=batch_size, progress=progress)
-    write_predictions(output_file, texts, [best for (best,) in top_labels(scores, model.config.id2label)])
-    return len(texts)
+
+    def best_labels(texts: list[str]) -> list[tuple[str, float]]:
+        scores = classify(model, tokenizer, texts, batch_size=batch_size, progress=progress)
+        return [best for (best,) in top_labels(scores, model.config.id2label)]
+
+    return label_file(input_file, output_file, best_labels, text_column_name)

@@ -1,4 +1,4 @@
-"""The one reader of users' text files: headlines to classify and labelled rows to train on, read the same way.
+"""The one reader (and writer) of users' text files: headlines to classify and labelled rows to train on.
 
 `scripts/predict.py --input_file`, `--distill_transfer_file`, `--train_file`/`--validation_file`/`--test_file` all
 read through here, so a file means the same thing to each of them:
@@ -14,7 +14,8 @@ Every file is decoded as UTF-8 (a byte-order mark dropped); UTF-16 (Excel's "Uni
 CRLF or CR alone (old Mac, Excel for Mac's CSV); line numbers count every line, blank ones included. Cells stay the
 strings they are in the file (`007` stays `007`); only an empty cell is missing.
 
-Only the standard library is imported here: the ONNX prediction path reads files without torch.
+`label_file` reads such a file, labels its texts with any backend and writes one prediction row per text
+(`write_predictions`). Only the standard library is imported here: the ONNX prediction path runs without torch.
 """
 
 import codecs
@@ -22,7 +23,7 @@ import csv
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from .errors import HfnewsError
 
 
 TEXT_COLUMN = "text"
+# The keys pipeline() returns, so a row of an output file reads like a pipeline() result.
+OUTPUT_KEYS = ("text", "label", "score")
 TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 JSON_SUFFIXES = (".jsonl", ".json")
 RECORD_SUFFIXES = (*TABLE_DELIMITERS, *JSON_SUFFIXES)  # what `read_records` reads: labelled data files too
@@ -205,3 +208,49 @@ def read_texts(path: str | os.PathLike, text_column_name: str = TEXT_COLUMN) -> 
             raise HfnewsError(f"{path} {where}: {text_column_name!r} is {value!r}, not a string")
         texts.append(value)
     return texts
+
+
+def output_suffix(path: str | os.PathLike) -> str:
+    """The output file's name ending, lower-cased; `HfnewsError` unless JSON Lines, CSV or TSV."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in RECORD_SUFFIXES:
+        raise HfnewsError(
+            f"output file {path} must end in one of {', '.join(RECORD_SUFFIXES)} (JSON Lines, CSV or TSV)"
+        )
+    return suffix
+
+
+def write_predictions(path: str | os.PathLike, texts: Sequence[str], labels: Sequence[tuple[str, float]]) -> None:
+    """One row per text with keys `text`, `label`, `score`: JSON Lines for `.jsonl` / `.json`, CSV for `.csv`, TSV
+    for `.tsv`, each table with a header row. Raises `HfnewsError` for another file name ending."""
+    path = Path(path)
+    suffix = output_suffix(path)
+    rows = ({"text": text, "label": label, "score": score} for text, (label, score) in zip(texts, labels))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as file:
+        if suffix in JSON_SUFFIXES:
+            file.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        else:
+            writer = csv.DictWriter(file, fieldnames=OUTPUT_KEYS, delimiter=TABLE_DELIMITERS[suffix])
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def label_file(
+    input_file: str | os.PathLike,
+    output_file: str | os.PathLike,
+    best_labels: Callable[[list[str]], list[tuple[str, float]]],
+    text_column_name: str = TEXT_COLUMN,
+) -> int:
+    """Read `input_file` (see `read_texts`), label its texts with `best_labels` (texts -> one (label, score) per
+    text, in order) and write `output_file` (see `write_predictions`); returns the number of rows written.
+
+    Raises:
+        HfnewsError: for unreadable or empty input or an unknown output format, before `best_labels` runs.
+    """
+    output_suffix(output_file)
+    texts = read_texts(input_file, text_column_name)
+    if not texts:
+        raise HfnewsError(f"{input_file} holds no headlines")
+    write_predictions(output_file, texts, best_labels(texts))
+    return len(texts)

@@ -9,7 +9,7 @@ The normaliser and the pre-tokeniser live inside the saved `tokenizer.json`, so 
 loaded in another process all split and lower-case a title in exactly the same way.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 from transformers import BatchEncoding, PreTrainedTokenizerBase, PreTrainedTokenizerFast
@@ -111,18 +111,24 @@ def input_length_limit(tokenizer: PreTrainedTokenizerBase, model_type: str | Non
     return limit
 
 
-def clip_text(tokenizer: PreTrainedTokenizerBase, text: str, max_length: int) -> str:
+def clip_text(tokenizer: PreTrainedTokenizerBase | Callable[[str], int], text: str, max_length: int) -> str:
     """A prefix of `text` whose tokens begin with the first `max_length` tokens of `text`, so tokenizing it with
     truncation gives what tokenizing `text` would, in memory bounded by the prefix rather than by `text`.
 
-    The prefix ends at white space (the pre-tokenizers of WordLevel and BERT split words there and never join across
-    it) and is doubled until it holds more than `max_length` tokens; a text too short to need it comes back whole.
+    `tokenizer` is a transformers tokenizer, or a function giving the number of tokens of a text without special
+    tokens (the ONNX path's `tokenizers.Tokenizer`). The prefix ends at white space (the pre-tokenizers of WordLevel
+    and BERT split words there and never join across it) and is doubled until it holds more than `max_length`
+    tokens; a text too short to need it comes back whole.
     """
+    count = tokenizer if callable(tokenizer) and not isinstance(tokenizer, PreTrainedTokenizerBase) else None
     window = _CLIP_CHARS_PER_TOKEN * max_length
     while window < len(text):
         cut = max(text.rfind(space, 0, window) for space in " \t\n\r")
-        if cut > 0 and len(tokenizer(text[:cut], add_special_tokens=False)["input_ids"]) > max_length:
-            return text[:cut]
+        if cut > 0:
+            prefix = text[:cut]
+            tokens = count(prefix) if count else len(tokenizer(prefix, add_special_tokens=False)["input_ids"])
+            if tokens > max_length:
+                return prefix
         window *= 2
     return text
 

@@ -9,14 +9,16 @@ the CNN and RNN (about as many for BERT) and gives the same labels and scores; t
 length are truncated to it.
 """
 
+import sys
 from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
 from hfnews.cli import parse_dataclasses, run_cli
 from hfnews.errors import HfnewsError
-from hfnews.factory import load_model, load_tokenizer
-from hfnews.prediction import TEXT_COLUMN, classify, output_suffix, predict_file, top_labels
+from hfnews.inference.backends import describe
+from hfnews.inference.onnx_backend import OnnxClassifier, is_onnx_folder
+from hfnews.text_files import TEXT_COLUMN, label_file, output_suffix
 
 
 @dataclass
@@ -52,8 +54,15 @@ class PredictArguments:
 
 def main() -> None:
     (args,) = parse_dataclasses(HfArgumentParser(PredictArguments))
+    if is_onnx_folder(args.model):  # onnxruntime, without importing torch
+        predict_with_onnx(args)
+        return
+    from hfnews.factory import load_model, load_tokenizer
+    from hfnews.prediction import classify, predict_file, top_labels
+
     # Loading through hfnews gives one clear error line for a folder that is not a checkpoint.
     model, tokenizer = load_model(args.model), load_tokenizer(args.model)
+    print(f"backend: torch ({args.model})", file=sys.stderr)
     if args.input_file is not None:
         rows = predict_file(
             model, tokenizer, args.input_file, args.output_file, args.text_column_name, args.batch_size
@@ -61,8 +70,28 @@ def main() -> None:
         print(f"{rows} predictions written to {args.output_file}")
         return
     scores = classify(model, tokenizer, args.texts, batch_size=args.batch_size, progress=False)
-    for text, labels in zip(args.texts, top_labels(scores, model.config.id2label, args.top_k)):
-        print(", ".join(f"{label} {score:.3f}" for label, score in labels) + f"\t{text}")
+    print_labels(args.texts, top_labels(scores, model.config.id2label, args.top_k))
+
+
+def predict_with_onnx(args: PredictArguments) -> None:
+    """`main` for an ONNX folder: the same output rows, from `hfnews.inference`'s onnxruntime classifier."""
+    classifier = OnnxClassifier(args.model)
+    print(describe(classifier), file=sys.stderr)
+    if args.input_file is not None:
+
+        def best_labels(texts: list[str]) -> list[tuple[str, float]]:
+            return [best for (best,) in classifier.top_labels(texts, batch_size=args.batch_size, progress=True)]
+
+        rows = label_file(args.input_file, args.output_file, best_labels, args.text_column_name)
+        print(f"{rows} predictions written to {args.output_file}")
+        return
+    print_labels(args.texts, classifier.top_labels(args.texts, args.top_k, args.batch_size))
+
+
+def print_labels(texts: list[str], labels: list[list[tuple[str, float]]]) -> None:
+    """One line per text: its (label, score) pairs, best first, a tab, the text."""
+    for text, pairs in zip(texts, labels):
+        print(", ".join(f"{label} {score:.3f}" for label, score in pairs) + f"\t{text}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import DEV_CSV, KEPT_PUBLISHERS, requires_shared_data
+from helpers import DEV_CSV, KEPT_PUBLISHERS, requires_extra, requires_shared_data
 
 from hfnews.download import OFFICIAL_CSV_SIZE
 from hfnews.sources import read_source
@@ -129,3 +129,24 @@ def test_bench_optim_prints_both_step_times_and_their_ratio_per_config():
         assert match, out
         plain, fused, ratio = map(float, match.groups())
         assert ratio == pytest.approx(plain / fused, abs=0.02 + 0.05 * ratio)  # printed values are rounded
+
+
+@pytest.mark.slow
+@requires_extra("onnxscript", "onnx")
+@requires_extra("fastapi", "serve")
+def test_deploy_report_has_every_backend(tmp_path):
+    import json
+
+    from inference_helpers import HEADLINES, child_env, save_word_model
+
+    folder = save_word_model(tmp_path / "cnn", "cnn")
+    records = [{"text": text, "gold": "business"} for text in HEADLINES]
+    (folder / "test_predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    report = tmp_path / "BENCHMARKS.md"
+    output = run_script("bench_deploy", "--models", str(folder), "--repeats", "1", "--report", str(report),
+                        env=child_env())  # fmt: skip
+    assert output.startswith("## Deploy") and report.read_text().count("## Deploy") == 1
+    for backend in ("torch", "onnx", "int8"):
+        assert re.search(
+            rf"^\| cnn \| 320 x 1 \| {backend} \| [\d,]+ \| \d+ \| \d+ \| \d+ \| [\d.]+ \|$", output, re.M
+        )

@@ -10,8 +10,8 @@ from transformers import BertConfig, BertForSequenceClassification, BertTokenize
 
 from hfnews.data import LABEL_NAMES
 from hfnews.errors import HfnewsError
-from hfnews.prediction import classify, predict_file, top_labels, write_predictions
-from hfnews.text_files import read_texts
+from hfnews.prediction import classify, predict_file, top_labels
+from hfnews.text_files import read_texts, write_predictions
 from hfnews.tokenization import WORD_ID_MAX_LENGTH, clip_text, encode_truncated, max_input_length
 
 
@@ -130,7 +130,7 @@ def test_write_predictions_formats(tmp_path):
     assert rows == [{"text": "A, b", "label": "b", "score": 0.5}, {"text": "", "label": "t", "score": 0.25}]
     write_predictions(tmp_path / "out.csv", texts, labels)
     assert (tmp_path / "out.csv").read_text().splitlines() == ["text,label,score", '"A, b",b,0.5', ",t,0.25"]
-    with pytest.raises(HfnewsError, match=r"out.parquet must end in one of .jsonl, .json, .csv, .tsv"):
+    with pytest.raises(HfnewsError, match=r"out.parquet must end in one of .csv, .tsv, .jsonl, .json"):
         write_predictions(tmp_path / "out.parquet", texts, labels)
 
 
