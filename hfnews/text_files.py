@@ -37,6 +37,7 @@ TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 JSON_SUFFIXES = (".jsonl", ".json")
 RECORD_SUFFIXES = (*TABLE_DELIMITERS, *JSON_SUFFIXES)  # what `read_records` reads: labelled data files too
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_MAX_FIELD = 2**31 - 1  # the largest a C long holds everywhere
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
@@ -120,12 +121,16 @@ def _numbered_fields(lines: list[str], delimiter: str) -> Iterator[tuple[int, li
         return
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     start = 1
+    # The csv module refuses a field over 128 KiB by default; a file may hold a pasted article (cut later).
+    limit = csv.field_size_limit(_MAX_FIELD)
     try:
         for fields in reader:
             yield start, fields
             start = reader.line_num + 1
     except csv.Error as error:
         raise HfnewsError(f"line {reader.line_num}: not valid CSV ({error})") from None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _table_records(path: Path, lines: list[str], delimiter: str, blank_rows: bool) -> Records:

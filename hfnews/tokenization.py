@@ -126,7 +126,11 @@ def clip_text(tokenizer: PreTrainedTokenizerBase | Callable[[str], int], text: s
         cut = max(text.rfind(space, 0, window) for space in " \t\n\r")
         if cut > 0:
             prefix = text[:cut]
-            tokens = count(prefix) if count else len(tokenizer(prefix, add_special_tokens=False)["input_ids"])
+            tokens = (
+                count(prefix)
+                if count
+                else len(tokenizer(prefix, add_special_tokens=False, verbose=False)["input_ids"])
+            )
             if tokens > max_length:
                 return prefix
         window *= 2

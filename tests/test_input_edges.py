@@ -197,6 +197,16 @@ def test_a_megabyte_line_is_cut_and_said_in_predict(monkeypatch, cnn_folder, tmp
     assert "1 of 2 text(s) longer than 256 tokens" in caplog.text
 
 
+def test_a_megabyte_title_in_training_is_read_cut_and_said(monkeypatch, tmp_path, caplog, one_thread):
+    monkeypatch.setenv("HFNEWS_CACHE", str(tmp_path / "cache"))
+    path = labelled_file(tmp_path, "train.csv", "\n", [*LABELLED, ("stocks rally " * 100_000, "business")])
+    with caplog.at_level("INFO"):
+        train(monkeypatch, "--model", "tiny", "--train_file", path, "--output_dir", tmp_path / "out", "--use_cpu",
+              "--report_to", "none")  # fmt: skip
+    assert "text(s) longer than 256 tokens: each read to its first 256" in caplog.text
+    assert json.loads((tmp_path / "out" / "tokenizer_config.json").read_text())["model_max_length"] == 256
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The command line.
 
