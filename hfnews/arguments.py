@@ -351,7 +351,15 @@ class TuneArguments:
         default=None, metadata={"help": "A search space YAML file (default: configs/search/<model>.yaml)."}
     )
     study_name: str | None = field(
-        default=None, metadata={"help": "The study's name in OUTPUT_DIR/study.db (default: hfnews-<model>)."}
+        default=None, metadata={"help": "The study's name in its storage (default: hfnews-<model>)."}
+    )
+    storage: str | None = field(
+        default=None,
+        metadata={
+            "help": "Where the study lives, shared by every worker started with it: an Optuna RDB URL "
+            "(sqlite:///PATH, postgresql://..., mysql://...) or a file ending in .journal (Optuna's journal "
+            "storage). Default: OUTPUT_DIR/study.db, this worker's alone."
+        },
     )
     pruning_startup_trials: int = field(
         default=3, metadata={"help": "Completed trials needed before the median pruner stops any trial."}
@@ -382,6 +390,8 @@ class SearchSetup:
     study_name: str
     # The base config plus the fields given on the command line, as a config file holds them (for best.yaml).
     base_config: dict
+    # The argument fields given on the command line: they win over the search space (`hfnews.tuning`).
+    command_line_fields: frozenset[str] = frozenset()
 
 
 def parse_tune_args(args: list[str] | None = None) -> SearchSetup:
@@ -412,7 +422,9 @@ def parse_tune_args(args: list[str] | None = None) -> SearchSetup:
     }
     base = {**(read_config(path) if path else {}), **overrides}
     study_name = tune_args.study_name or f"hfnews-{name}"
-    return SearchSetup(tune_args, run_args, model_args, data_args, training_args, search_space, study_name, base)
+    return SearchSetup(
+        tune_args, run_args, model_args, data_args, training_args, search_space, study_name, base, frozenset(overrides)
+    )
 
 
 def _given_fields(args: list[str]) -> set[str]:
