@@ -18,6 +18,7 @@ import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
 from .errors import HfnewsError
+from .launch import check_launch
 from .split_files import LayoutOptions
 
 
@@ -321,6 +322,7 @@ def parse_train_args(
     args: list[str] | None = None,
 ) -> tuple[RunArguments, ModelArguments, DataArguments, NewsTrainingArguments]:
     """Parse `scripts/train.py`'s command line: named config first, then command-line overrides."""
+    check_launch(int(os.environ.get("WORLD_SIZE", "1")))  # several machines asked for, one process started
     args = sys.argv[1:] if args is None else args
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--model")
