@@ -11,6 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from accelerate.commands.config.config_args import load_config_from_file
+from accelerate.utils import DistributedType
 from helpers import DEV_CSV, requires_shared_data
 
 from hfnews.checkpoints import last_complete_checkpoint, output_sharing_problem
@@ -28,6 +30,7 @@ TRAIN_ARGS = ["--config", REPO / "configs" / "tiny.yaml", "--source", DEV_CSV, "
               "--max_eval_samples", "100", "--per_device_train_batch_size", BATCH, "--num_train_epochs", "2",
               "--disable_tqdm", "true"]  # fmt: skip
 TIMEOUT_S = 300
+MULTI_NODE_CONFIG = REPO / "configs" / "accelerate" / "multi_node.yaml"  # 2 machines, 2 processes in all
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -66,6 +69,15 @@ def test_several_machines_without_a_distributed_launch_stop_naming_the_missing_f
     check_launch(2, [*SIMPLE_LAUNCH, "scripts/train.py"])  # distributed: each process has its share
     check_launch(1, ["accelerate", "launch", "--num_processes", "2", "--cpu", "scripts/train.py"])  # one machine
     check_launch(1, ["python", "scripts/train.py"])
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs" / "accelerate").glob("*.yaml")), ids=lambda path: path.stem)
+def test_accelerate_configs_load_and_the_multi_node_one_names_what_each_machine_needs(path):
+    config = load_config_from_file(str(path))
+    assert config.distributed_type == DistributedType.MULTI_GPU  # several processes, on GPUs or, without, on CPUs
+    if path == MULTI_NODE_CONFIG:
+        assert config.num_machines == 2 and config.num_processes == 2 and config.rdzv_backend == "static"
+        assert config.main_process_ip and config.main_process_port and config.machine_rank == 0
 
 
 @pytest.mark.parametrize(
@@ -109,8 +121,8 @@ def accelerate_launch(launcher: list, script: Path, *args) -> list[str]:
 
 def machine(rank: int, port: int) -> list:
     """The launcher flags of machine `rank` of two, one process each, as the README gives them."""
-    return ["--multi_gpu", "--num_machines", 2, "--num_processes", 2, "--machine_rank", rank,
-            "--main_process_ip", "127.0.0.1", "--main_process_port", port]  # fmt: skip
+    return ["--config_file", MULTI_NODE_CONFIG, "--machine_rank", rank, "--main_process_ip", "127.0.0.1",
+            "--main_process_port", port]  # fmt: skip
 
 
 def run_machines(commands: list[list[str]], env: dict[str, str]) -> list[subprocess.CompletedProcess]:
@@ -178,6 +190,24 @@ def test_two_machines_train_as_two_processes_on_one_machine(runs):
     assert two["test"]["accuracy"] == pytest.approx(one["test"]["accuracy"], abs=1e-6)
     assert two["test"]["loss"] == pytest.approx(one["test"]["loss"], abs=1e-5)
     assert_complete_checkpoints_only(runs / "two")
+
+
+@pytest.mark.slow
+@requires_shared_data
+def test_torchrun_on_two_nodes_trains_as_accelerate_does(runs, tmp_path):
+    port = free_port()
+    done = run_machines(
+        [[sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1", "--node_rank",
+          str(rank), "--master_addr", "127.0.0.1", "--master_port", str(port), str(TRAIN_SCRIPT),
+          *map(str, TRAIN_ARGS), "--output_dir", str(tmp_path / "out")] for rank in (0, 1)],
+        launch_env(runs / "cache"),
+    )  # fmt: skip
+    assert_all_succeeded(done)
+    torchrun, accelerate = (
+        json.loads((folder / "metrics.json").read_text()) for folder in (tmp_path / "out", runs / "two")
+    )
+    assert torchrun["test"]["loss"] == pytest.approx(accelerate["test"]["loss"], abs=1e-5)
+    assert_complete_checkpoints_only(tmp_path / "out")
 
 
 @pytest.mark.slow
