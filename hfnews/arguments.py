@@ -347,7 +347,10 @@ class TuneArguments:
 
     n_trials: int = field(
         default=20,
-        metadata={"help": "Finished trials the study should hold: a resumed search runs only the missing ones."},
+        metadata={
+            "help": "Finished trials of this worker (with --storage; else of the study): a resumed search runs only "
+            "the missing ones."
+        },
     )
     search_space: str | None = field(
         default=None, metadata={"help": "A search space YAML file (default: configs/search/<model>.yaml)."}
