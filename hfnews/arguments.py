@@ -19,6 +19,7 @@ from transformers import HfArgumentParser, TrainingArguments
 
 from .cli import parse_dataclasses
 from .errors import HfnewsError
+from .launch import check_launch
 from .split_files import LayoutOptions
 from .text_files import RECORD_SUFFIXES
 
@@ -334,6 +335,7 @@ def parse_train_args(
     args: list[str] | None = None,
 ) -> tuple[RunArguments, ModelArguments, DataArguments, NewsTrainingArguments]:
     """Parse `scripts/train.py`'s command line: named config first, then command-line overrides."""
+    check_launch(int(os.environ.get("WORLD_SIZE", "1")))  # several machines asked for, one process started
     args = sys.argv[1:] if args is None else args
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--model")
@@ -358,13 +360,24 @@ class TuneArguments:
 
     n_trials: int = field(
         default=20,
-        metadata={"help": "Finished trials the study should hold: a resumed search runs only the missing ones."},
+        metadata={
+            "help": "Finished trials of this worker (with --storage; else of the study): a resumed search runs only "
+            "the missing ones."
+        },
     )
     search_space: str | None = field(
         default=None, metadata={"help": "A search space YAML file (default: configs/search/<model>.yaml)."}
     )
     study_name: str | None = field(
-        default=None, metadata={"help": "The study's name in OUTPUT_DIR/study.db (default: hfnews-<model>)."}
+        default=None, metadata={"help": "The study's name in its storage (default: hfnews-<model>)."}
+    )
+    storage: str | None = field(
+        default=None,
+        metadata={
+            "help": "Where the study lives, shared by every worker started with it: an Optuna RDB URL "
+            "(sqlite:///PATH, postgresql://..., mysql://...) or a file ending in .journal (Optuna's journal "
+            "storage). Default: OUTPUT_DIR/study.db, this worker's alone."
+        },
     )
     pruning_startup_trials: int = field(
         default=3, metadata={"help": "Completed trials needed before the median pruner stops any trial."}
@@ -395,6 +408,8 @@ class SearchSetup:
     study_name: str
     # The base config plus the fields given on the command line, as a config file holds them (for best.yaml).
     base_config: dict
+    # The argument fields given on the command line: they win over the search space (`hfnews.tuning`).
+    command_line_fields: frozenset[str] = frozenset()
 
 
 def parse_tune_args(args: list[str] | None = None) -> SearchSetup:
@@ -425,7 +440,9 @@ def parse_tune_args(args: list[str] | None = None) -> SearchSetup:
     }
     base = {**(read_config(path) if path else {}), **overrides}
     study_name = tune_args.study_name or f"hfnews-{name}"
-    return SearchSetup(tune_args, run_args, model_args, data_args, training_args, search_space, study_name, base)
+    return SearchSetup(
+        tune_args, run_args, model_args, data_args, training_args, search_space, study_name, base, frozenset(overrides)
+    )
 
 
 def _given_fields(args: list[str]) -> set[str]:

@@ -5,15 +5,23 @@ state, then `trainer_state.json`), so a kill during the write leaves a folder th
 that fails to load. `StagedCheckpointTrainer` lets the Trainer write into `tmp-checkpoint-N/` and renames the finished
 folder to `checkpoint-N`; `last_complete_checkpoint` skips, with a warning, any newer folder that does not load
 (written by a plain Trainer, or damaged later).
+
+With several processes, on one machine or several, every process writes its part of a checkpoint (its RNG state)
+into the staging folder, and only the saving process (`should_save`: the main one, or each machine's with
+`save_on_each_node`) renames it, while the others wait. So the processes of a machine must see the folder its saving
+process publishes: `check_output_folder_shared` stops a run, before training, whose machines do not.
 """
 
 import logging
 import os
 import re
 import shutil
+import time
+import uuid
 from pathlib import Path
 
-from transformers import Trainer
+import torch.distributed as dist
+from transformers import Trainer, TrainingArguments
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
@@ -25,6 +33,7 @@ from .model_files import check_checkpoint
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")  # what `get_last_checkpoint` accepts
+SHARING_MARKER = ".hfnews-shared-"  # + a token: the file process 0 writes for `check_output_folder_shared`
 
 
 class StagedCheckpointTrainer(Trainer):
@@ -36,6 +45,10 @@ class StagedCheckpointTrainer(Trainer):
     """
 
     _staging_dir: Path | None = None
+
+    def train(self, *args, **kwargs):
+        check_output_folder_shared(self.args)
+        return super().train(*args, **kwargs)
 
     def _get_output_dir(self, trial) -> str:
         return str(self._staging_dir) if self._staging_dir is not None else super()._get_output_dir(trial)
@@ -76,6 +89,62 @@ class StagedCheckpointTrainer(Trainer):
         self.accelerator.wait_for_everyone()
         if self.args.push_to_hub:
             self._push_from_checkpoint(str(final))
+
+
+def check_output_folder_shared(args: TrainingArguments, wait_s: float = 5.0) -> None:
+    """Check, with every process of a run that saves checkpoints, that the output folder is shared as the saving
+    processes need: each process sees the folder of exactly one saving process (`should_save`), the main one on a disk
+    every machine mounts, or its machine's own with `save_on_each_node`.
+
+    Each saving process writes a marker file there; a process that sees none looks again for up to `wait_s` seconds,
+    as a network file system may show another machine's new file late. Call it from every process at once.
+
+    Raises:
+        HfnewsError: on every process alike, naming the fix (a shared disk, or `--save_on_each_node`).
+    """
+    if args.world_size <= 1 or args.save_strategy == "no":
+        return
+    token = [uuid.uuid4().hex]
+    dist.broadcast_object_list(token, src=0)
+    output_dir, prefix = Path(args.output_dir), f"{SHARING_MARKER}{token[0]}-"
+    if args.should_save:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / f"{prefix}{args.process_index}").touch()
+    dist.barrier()
+    deadline = time.monotonic() + wait_s
+    while not (seen := _marker_ranks(output_dir, prefix)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    views = [None] * args.world_size
+    dist.all_gather_object(views, (args.process_index, args.should_save, seen))
+    dist.barrier()
+    if args.should_save:
+        (output_dir / f"{prefix}{args.process_index}").unlink()
+    problem = output_sharing_problem(views, str(output_dir))
+    if problem is not None:
+        raise HfnewsError(problem)
+
+
+def _marker_ranks(output_dir: Path, prefix: str) -> list[int]:
+    return sorted(int(path.name.removeprefix(prefix)) for path in output_dir.glob(f"{prefix}*"))
+
+
+def output_sharing_problem(views: list[tuple[int, bool, list[int]]], output_dir: str) -> str | None:
+    """What is wrong with how the processes share `output_dir`, from each process's (rank, whether it saves, the
+    ranks of the saving processes whose markers it sees); None when nothing is."""
+    blind = [rank for rank, _, seen in views if not seen]
+    if blind:
+        return (
+            f"process(es) {', '.join(map(str, blind))} do not see the output folder {output_dir} that process 0 "
+            "writes, so they could never resume: put it on a disk every machine mounts, or pass "
+            "--save_on_each_node true (each machine then keeps a copy)"
+        )
+    twice = [rank for rank, saves, seen in views if saves and set(seen) - {rank}]
+    if twice:
+        return (
+            f"--save_on_each_node with an output folder {output_dir} that every machine sees: processes "
+            f"{', '.join(map(str, twice))} would each write the same checkpoints; drop --save_on_each_node"
+        )
+    return None
 
 
 def last_complete_checkpoint(output_dir: str | os.PathLike) -> str | None:

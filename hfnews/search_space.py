@@ -76,6 +76,10 @@ class SearchSpace:
     def training_fields(self) -> list[str]:
         return [name for name in self.params if name not in ModelArguments.__dataclass_fields__]
 
+    def without(self, names: set[str] | frozenset[str]) -> "SearchSpace":
+        """The space less `names` (fields fixed elsewhere, e.g. on the command line)."""
+        return SearchSpace(self.path, {name: param for name, param in self.params.items() if name not in names})
+
     def suggest(self, trial: optuna.Trial, names: list[str]) -> dict:
         """Draw `names` for `trial` as the argument dataclasses take them."""
         values = {}

@@ -236,3 +236,112 @@ def test_trial_below_the_median_is_pruned_after_its_first_epoch(tmp_path):
     assert "1 pruned trials" in (tmp_path / "out" / "best.yaml").read_text().splitlines()[0]
     with open(tmp_path / "out" / "trials.csv", newline="") as stream:
         assert [row["state"] for row in csv.DictReader(stream)] == ["COMPLETE", "COMPLETE", "PRUNED"]
+
+
+def test_a_field_given_on_the_command_line_wins_over_the_search_space(tmp_path, capsys):
+    space_text = TINY_SPACE + "num_train_epochs: {type: int, low: 2, high: 9}\n"
+    setup = parse_tune_args(tune_args(tmp_path, 1, space_text=space_text))  # SMALL_RUN says --num_train_epochs 1
+    assert {"num_train_epochs", "embedding_dim", "source"} <= setup.command_line_fields
+    assert "kernel_sizes" not in setup.command_line_fields  # from the base config, which the search does vary
+    space = tuning.fix_command_line_fields(load_search_space(setup.search_space, "cnn"), setup.command_line_fields)
+    assert "num_train_epochs" not in space.params and "learning_rate" in space.params
+    assert capsys.readouterr().out.splitlines() == [
+        f"not searched, as given on the command line: num_train_epochs (in {tmp_path / 'space.yaml'})"
+    ]
+    assert setup.base_config["num_train_epochs"] == 1  # and best.yaml keeps it
+
+    only_epochs = parse_tune_args(tune_args(tmp_path, 1, space_text="num_train_epochs: {type: int, low: 2, high: 9}"))
+    with pytest.raises(ValueError, match="every field of .* is given on the command line: nothing is left"):
+        tuning.fix_command_line_fields(
+            load_search_space(only_epochs.search_space, "cnn"), only_epochs.command_line_fields
+        )
+
+
+def test_storage_is_the_output_folders_study_db_a_journal_file_or_a_database_url(tmp_path):
+    default = tuning.open_storage(None, tmp_path)
+    assert default.storage == f"sqlite:///{tmp_path / 'study.db'}" and not default.shared
+    journal = tuning.open_storage(str(tmp_path / "search.journal"), tmp_path / "out")
+    assert isinstance(journal.storage, optuna.storages.JournalStorage) and journal.shared
+    url = tuning.open_storage("postgresql://hfnews:secret@db.lab:5432/optuna", tmp_path)
+    assert url.storage == "postgresql://hfnews:secret@db.lab:5432/optuna" and url.shared
+    assert url.where == "postgresql://hfnews:***@db.lab:5432/optuna"  # printed, and in best.yaml: no password
+    with pytest.raises(ValueError, match=f"--storage {tmp_path}/absent/s.journal: the folder .* does not exist"):
+        tuning.open_storage(str(tmp_path / "absent" / "s.journal"), tmp_path)
+    with pytest.raises(ValueError, match="--storage study.db: pass a database URL .* or a file ending in .journal"):
+        tuning.open_storage("study.db", tmp_path)
+
+
+def test_a_storage_that_cannot_be_opened_is_one_error_line(tmp_path, capsys):
+    storage = f"sqlite:///{tmp_path / 'absent' / 'study.db'}"  # SQLite creates the file, never its folder
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(lambda: run_search(parse_tune_args(tune_args(tmp_path, 1, "--storage", storage))))
+    assert exit_info.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: --storage {storage}: cannot open the study (unable to open database file")
+
+
+def test_a_worker_counts_and_retries_only_its_own_trials_of_a_shared_study(tmp_path):
+    journal = tuning.open_storage(str(tmp_path / "search.journal"), tmp_path)
+    study = tuning.create_study(journal, "shared")
+    me, other = tuning.worker_name(tmp_path / "a"), tuning.worker_name(tmp_path / "b")
+    for worker in (me, other, other):
+        study.add_trial(create_trial(value=0.5, user_attrs={tuning.WORKER_ATTR: worker}))
+    for worker in (me, other):  # a trial this worker left when killed, and one another worker is running now
+        trial = study.ask()
+        trial.set_user_attr(tuning.WORKER_ATTR, worker)
+        trial.suggest_float("learning_rate", 0.01, 0.1)
+    assert tuning.retry_interrupted_trials(study, lambda trial: trial.user_attrs.get(tuning.WORKER_ATTR) == me) == 1
+    assert [trial.state for trial in study.trials[3:]] == [TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING]
+
+
+@pytest.mark.slow
+@requires_shared_data
+def test_two_workers_share_one_study_in_a_journal_file(tmp_path):
+    journal = tmp_path / "search.journal"
+    space = TINY_SPACE.replace("vectors: {type: categorical, choices: [null, glove-6b-50d]}\n", "")
+    space += "num_train_epochs: {type: int, low: 2, high: 9}\n"  # the command line's --num_train_epochs 1 wins
+    for worker in ("a", "b"):
+        (tmp_path / worker).mkdir()
+    commands = {
+        worker: [sys.executable, str(TUNE), *tune_args(tmp_path / worker, 2, space_text=space),
+                 "--storage", str(journal), "--study_name", "shared"]
+        for worker in ("a", "b")
+    }  # fmt: skip
+    processes = {
+        worker: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for worker, command in commands.items()
+    }
+    outputs, ended = {}, []
+    try:
+        for worker, process in processes.items():
+            outputs[worker] = process.communicate(timeout=500)
+            assert process.returncode == 0, outputs[worker][1][-3000:]
+    finally:
+        for process in processes.values():
+            process.kill()
+    for worker in commands:
+        assert "not searched, as given on the command line: num_train_epochs" in outputs[worker][0]
+        ended.append(((tmp_path / worker / "out" / "best.yaml").stat().st_mtime, worker))
+    study = optuna.load_study(study_name="shared", storage=tuning.open_storage(str(journal), tmp_path).storage)
+    trials = study.trials
+    assert [trial.number for trial in trials] == [0, 1, 2, 3]  # numbered once, across the workers
+    assert all(trial.state in tuning.FINISHED for trial in trials)
+    workers = [trial.user_attrs[tuning.WORKER_ATTR] for trial in trials]
+    assert sorted(workers) == sorted([tuning.worker_name(tmp_path / worker / "out") for worker in "aabb"])
+    assert all("num_train_epochs" not in trial.params and list(trial.intermediate_values) == [1] for trial in trials)
+
+    def leaderboard(worker: str) -> list[dict]:
+        with open(tmp_path / worker / "out" / "trials.csv", newline="") as stream:
+            return list(csv.DictReader(stream))
+
+    (_, first), (_, last) = sorted(ended)
+    assert sorted(int(row["number"]) for row in leaderboard(last)) == [0, 1, 2, 3]
+    assert all(row["state"] in ("COMPLETE", "PRUNED") for row in leaderboard(last))
+    header = f"# Best trial ({study.best_trial.number}) of the search 'shared' in {journal} "
+    assert (tmp_path / last / "out" / "best.yaml").read_text().startswith(header)
+    # The worker that ended first, started again, runs no trial (its n_trials are done) and describes the whole study.
+    again = subprocess.run(commands[first], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "2 finished trial(s) of this worker" in again.stdout and "n_trials 2 reached" in again.stdout
+    assert leaderboard(first) == leaderboard(last)
+    assert len(study.get_trials(deepcopy=False)) == 4
