@@ -17,9 +17,11 @@ from pathlib import Path
 import torch
 import yaml
 
-from hfnews.arguments import CONFIG_DIR, DataArguments, ModelArguments
-from hfnews.data import load_news_corpus
-from hfnews.factory import build_model, build_tokenizer
+from hfnews.data.arguments import DataArguments
+from hfnews.data.corpus import load_news_corpus
+from hfnews.models.arguments import ModelArguments
+from hfnews.models.factory import build_model, build_tokenizer
+from hfnews.training.arguments import CONFIG_DIR
 
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "newsCorpora-dev.csv"

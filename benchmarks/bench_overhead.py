@@ -1,9 +1,10 @@
 """What the Trainer path costs over a hand-written PyTorch loop, and how fast `pipeline()` classifies headlines.
 
-Part 1 trains the CNN of `configs/cnn.yaml` for one epoch twice through `hfnews.training.build_trainer` and twice
-through a minimal loop, interleaved, and prints the ratio of the best times (target: at most 1.25). Both sides get the
-same initial weights (same seed), the same encoded training split and `DataCollatorWithPadding` batches, the same batch
-size, the same AdamW (`optim`, learning rate, betas, epsilon and weight decay of the config; the Trainer puts biases in
+Part 1 trains the CNN of `configs/cnn.yaml` for one epoch twice through `hfnews.training.trainer.build_trainer`
+and twice through a minimal loop, interleaved, and prints the ratio of the best times (target: at most 1.25). Both
+sides get the same initial weights (same seed), the same encoded training split and `DataCollatorWithPadding`
+batches, the same batch size, the same AdamW (`optim`, learning rate, betas, epsilon and weight decay of the
+config; the Trainer puts biases in
 a second parameter group without weight decay, which at the configs' weight decay 0 changes nothing), the same
 learning-rate schedule and the same gradient clipping (`max_grad_norm`, 1.0 unless overridden: the loop clips only
 when the Trainer does). The Trainer neither evaluates, saves nor logs (`eval_strategy`, `save_strategy` and
@@ -39,10 +40,13 @@ from transformers import (
     set_seed,
 )
 
-from hfnews.arguments import CONFIG_DIR, DataArguments, ModelArguments, NewsTrainingArguments, read_config
 from hfnews.cli import run_cli
-from hfnews.factory import build_model
-from hfnews.training import Experiment, build_trainer, prepare_experiment
+from hfnews.data.arguments import DataArguments
+from hfnews.models.arguments import ModelArguments
+from hfnews.models.factory import build_model
+from hfnews.training.arguments import CONFIG_DIR, NewsTrainingArguments, read_config
+from hfnews.training.run import Experiment, prepare_experiment
+from hfnews.training.trainer import build_trainer
 
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "newsCorpora-dev.csv"

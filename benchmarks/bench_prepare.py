@@ -24,7 +24,7 @@ from pathlib import Path
 
 
 OFFICIAL_ROWS = 422_937
-OFFICIAL_SIZE = 102_297_000  # hfnews.download.OFFICIAL_CSV_SIZE; not imported so this process stays light
+OFFICIAL_SIZE = 102_297_000  # hfnews.data.download.OFFICIAL_CSV_SIZE; not imported so this process stays light
 KEPT_PUBLISHERS = ("Reuters", "Huffington Post", "Businessweek", "Contactmusic.com", "Daily Mail")
 DEFAULT_DEV_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "newsCorpora-dev.csv"
 PREPARE_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "prepare_data.py"
@@ -82,8 +82,8 @@ def write_stand_in(dev_csv: Path, path: Path, rows: int) -> dict:
 
 def measure(path: str, cache: str, mode: str) -> None:
     """Run in a subprocess: `cold` prepares then reloads; `cached` only reloads. Prints one JSON line."""
-    from hfnews.data import load_news_corpus
-    from hfnews.sources import read_source
+    from hfnews.data.corpus import load_news_corpus
+    from hfnews.data.sources import read_source
 
     result = {"rss_before_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
     if mode == "cold":
@@ -149,8 +149,9 @@ def report_load(path: Path, tmp: Path) -> None:
 def report_script(path: Path, tmp: Path) -> None:
     """`scripts/prepare_data.py` end to end, cold then cached, and what starting Python and importing costs."""
     env = {**os.environ, "HFNEWS_CACHE": str(tmp / "script-cache")}
-    # What a cold run imports (a cached run imports neither hfnews.data nor datasets: hfnews.corpus_cache only).
-    imports, _ = run_python(["-c", "import hfnews.cli, hfnews.data"])
+    # What a cold run imports (a cached run imports neither hfnews.data.corpus nor datasets: hfnews.data.corpus_cache
+    # only).
+    imports, _ = run_python(["-c", "import hfnews.cli, hfnews.data.corpus"])
     cold, cached = (
         run_python([str(PREPARE_SCRIPT), "--source", str(path), "--output_dir", str(tmp / f"out-{run}")], env)[0]
         for run in ("cold", "cached")
@@ -158,7 +159,9 @@ def report_script(path: Path, tmp: Path) -> None:
     print("scripts/prepare_data.py wall time (a new interpreter each; targets: cold 3.5 s, cached 2 s):")
     print(f"  cold:                                 {cold:7.2f} s (includes save_corpus and the leakage count)")
     print(f"  cached:                               {cached:7.2f} s (checks and copies the cache entry)")
-    print(f"  a cold run's interpreter + imports:   {imports:7.2f} s (python -c 'import hfnews.cli, hfnews.data')")
+    print(
+        f"  a cold run's interpreter + imports:   {imports:7.2f} s (python -c 'import hfnews.cli, hfnews.data.corpus')"
+    )
 
 
 def main() -> None:

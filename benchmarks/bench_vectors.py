@@ -41,7 +41,7 @@ def measure(loader: str, path: str, vocab_path: str) -> None:
     """Run in a subprocess: load with one loader and print its time and peak RSS growth (KiB) as JSON."""
     from gensim.models import KeyedVectors
 
-    from hfnews.vectors import load_embedding_matrix
+    from hfnews.models.vectors import load_embedding_matrix
 
     vocab = json.loads(Path(vocab_path).read_text())
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -22,11 +22,11 @@ import torch
 from tqdm.auto import tqdm
 from transformers import pipeline
 
-from hfnews.data import load_news_corpus
+from hfnews.data.corpus import load_news_corpus
 from hfnews.errors import HfnewsError
-from hfnews.factory import load_model, load_tokenizer
-from hfnews.plots import plot_benchmark
-from hfnews.training import METRICS_FILE
+from hfnews.evaluation.plots import plot_benchmark
+from hfnews.models.loading import load_model, load_tokenizer
+from hfnews.training.run import METRICS_FILE
 
 
 BENCHMARK_MODELS = ("cnn", "rnn", "birnn", "cnn_vectors", "rnn_vectors", "birnn_vectors", "bert")

@@ -13,7 +13,8 @@ Every figure is a whole process or a whole call, timed side by side with its ref
    clipping and epochs; per epoch the same numbers: training-split loss/accuracy on the same rows, validation
    loss/accuracy; the best epoch kept, scored on test and saved). Test accuracy on the dev corpus is printed for
    both, since a faster loop must not be a worse one.
-3. Bulk prediction: `hfnews.prediction.predict_file` (read the file, classify, write JSON Lines) against a bare
+3. Bulk prediction: `hfnews.inference.prediction.predict_file` (read the file, classify, write JSON Lines) against a
+bare
    batched tokenizer + forward loop over the same model and headlines, and `pipeline()` for reference, for the CNN
    checkpoint of part 2, an RNN of `configs/rnn.yaml`'s shape and the packaged MiniLM BERT (random head).
 
@@ -105,10 +106,10 @@ def hand_loop(source: str, output_dir: str, epochs: int | None) -> None:
     import yaml
     from torch.nn.utils.rnn import pad_sequence
 
-    from hfnews.callbacks import train_scope
-    from hfnews.data import load_news_corpus
+    from hfnews.data.corpus import load_news_corpus
+    from hfnews.data.tokenization import train_word_tokenizer
     from hfnews.models import NewsCNNConfig, NewsCNNForSequenceClassification
-    from hfnews.tokenization import train_word_tokenizer
+    from hfnews.training.callbacks import train_scope
 
     started = time.perf_counter()
     config = yaml.safe_load((ROOT / "hfnews" / "configs" / "cnn.yaml").read_text())
@@ -278,9 +279,9 @@ def bench_training(source: str, work: Path, repeats: int, epochs: int | None) ->
 def bench_bulk(source: str, cnn_folder: Path, work: Path, repeats: int) -> list[dict]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from hfnews.data import load_news_corpus
-    from hfnews.factory import resolve_model_path
+    from hfnews.data.corpus import load_news_corpus
     from hfnews.models import NewsRNNConfig
+    from hfnews.models.loading import resolve_model_path
 
     texts = list(load_news_corpus(source, seed=0).dataset["train"]["text"])
     rnn_folder = work / "rnn"
@@ -300,8 +301,8 @@ def bulk_row(name: str, folder: Path, texts: list[str], work: Path, repeats: int
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-    from hfnews.prediction import predict_file
-    from hfnews.tokenization import max_input_length
+    from hfnews.data.tokenization import max_input_length
+    from hfnews.inference.prediction import predict_file
 
     print(f"bulk prediction: {name}, {len(texts):,} headlines", flush=True)
     model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=4).eval()

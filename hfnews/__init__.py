@@ -2,27 +2,34 @@
 
 Importing the package registers the RNN and CNN classifiers with `AutoConfig` and
 `AutoModelForSequenceClassification`, so `from_pretrained` and `pipeline()` find them. It does so without importing
-torch or transformers itself (`hfnews.models.registration` registers as soon as transformers loads its Auto
+torch or transformers itself (`hfnews.registration` registers as soon as transformers loads its Auto
 classes), so commands that only read data start fast; the public names below load on first use (PEP 562).
+
+The code is laid out by pipeline stage, each subpackage importing only the stages before it:
+`data` (source files -> DatasetDict -> tokenizer -> encoded rows), `models` (configurations, modeling, checkpoints,
+word vectors), `evaluation` (metrics, plots, error analysis), `training` (arguments, the Trainer, losses,
+distillation, checkpoints, report and card), `inference` (prediction, pipelines, ONNX export, server, demo) and
+`tuning` (the hyperparameter search). Directly here: `errors`, `cli`, `integrity` (atomic writes, used by every
+stage) and `registration` (the Auto-class hooks that `import hfnews` installs).
 """
 
 import importlib
 
-from .models.registration import register_when_imported
+from .registration import register_when_imported
 
 
 # Public name -> the submodule that defines it.
 _EXPORTS = {
-    "LABEL_NAMES": "data",
-    "load_news_corpus": "data",
-    "load_prepared_corpus": "data",
-    "save_corpus": "data",
+    "LABEL_NAMES": "data.corpus",
+    "load_news_corpus": "data.corpus",
+    "load_prepared_corpus": "data.corpus",
+    "save_corpus": "data.corpus",
     "NewsCNNConfig": "models",
     "NewsCNNForSequenceClassification": "models",
     "NewsRNNConfig": "models",
     "NewsRNNForSequenceClassification": "models",
-    "train_word_tokenizer": "tokenization",
-    "words_to_ids": "tokenization",
+    "train_word_tokenizer": "data.tokenization",
+    "words_to_ids": "data.tokenization",
 }
 
 __version__ = "0.1.0"

@@ -3,7 +3,8 @@ when read so a damaged one is never used silently.
 
 A kill or a full disk leaves a file missing, empty or cut short. Writers here go through a temporary name and an
 `os.replace` (atomic on POSIX and Windows within one filesystem); readers open every file the way its loader does
-(JSON here; safetensors headers and `torch.load(weights_only=True)` in `hfnews.model_files`) before the real load,
+(JSON here; safetensors headers and `torch.load(weights_only=True)` in `hfnews.models.model_files`) before the real
+load,
 and raise `DamagedFileError`, one line that names the file. This module imports neither torch nor transformers, so
 data-only work (the corpus cache) can use it. Folders that hfnews keeps as caches carry a manifest of checksums
 (`write_manifest`, `verify_manifest`) so that a damaged entry is rebuilt instead of reused.

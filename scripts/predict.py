@@ -4,7 +4,8 @@ python scripts/predict.py --model runs/cnn --texts "Fed raises interest rates" "
 python scripts/predict.py --model runs/cnn --input_file headlines.txt --output_file predictions.jsonl
 python scripts/predict.py --model runs/cnn --input_file news.csv --text_column_name title --output_file out.csv
 
-The batched loop of `hfnews.prediction` classifies 2.5 to 3 times as many headlines per second as `pipeline()` for
+The batched loop of `hfnews.inference.prediction` classifies 2.5 to 3 times as many headlines per second as
+`pipeline()` for
 the CNN and RNN (about as many for BERT) and gives the same labels and scores; texts longer than the model's maximum
 length are truncated to it.
 """
@@ -15,10 +16,10 @@ from dataclasses import dataclass, field
 from transformers import HfArgumentParser
 
 from hfnews.cli import parse_dataclasses, run_cli
+from hfnews.data.text_files import TEXT_COLUMN, label_file, output_suffix
 from hfnews.errors import HfnewsError
 from hfnews.inference.backends import describe
 from hfnews.inference.onnx_backend import OnnxClassifier, is_onnx_folder
-from hfnews.text_files import TEXT_COLUMN, label_file, output_suffix
 
 
 @dataclass
@@ -57,8 +58,8 @@ def main() -> None:
     if is_onnx_folder(args.model):  # onnxruntime, without importing torch
         predict_with_onnx(args)
         return
-    from hfnews.factory import load_model, load_tokenizer
-    from hfnews.prediction import classify, predict_file, top_labels
+    from hfnews.inference.prediction import classify, predict_file, top_labels
+    from hfnews.models.loading import load_model, load_tokenizer
 
     # Loading through hfnews gives one clear error line for a folder that is not a checkpoint.
     model, tokenizer = load_model(args.model), load_tokenizer(args.model)

@@ -5,15 +5,15 @@ python scripts/prepare_data.py --source ../shared/data/NewsAggregatorDataset-dev
 Plain `argparse`, so preparing data imports neither torch nor transformers; when the cache already holds the corpus it
 does not import `datasets` either (~1 s): the output folder becomes a checked copy of the cache entry, and the counts
 printed are those recorded when the entry was written. The flags are those of
-`hfnews.arguments.DataArguments` where both exist (`--source`, `--group_by`, `--skip_malformed` and the layout
+`hfnews.data.arguments.DataArguments` where both exist (`--source`, `--group_by`, `--skip_malformed` and the layout
 overrides of split files).
 """
 
 import argparse
 
 from hfnews.cli import reject_unknown, run_cli
-from hfnews.corpus_cache import cached_report, copy_saved_corpus, locate_corpus, log_layout, read_report
-from hfnews.split_files import COLUMN_ORDERS, QUOTINGS
+from hfnews.data.corpus_cache import cached_report, copy_saved_corpus, locate_corpus, log_layout, read_report
+from hfnews.data.split_files import COLUMN_ORDERS, QUOTINGS
 
 
 def string_to_bool(value: str) -> bool:
@@ -95,7 +95,9 @@ def main() -> None:
     if from_cache:
         log_layout(report["layout"])
     else:
-        from hfnews.data import load_corpus_entry  # imports datasets: only when the cache cannot serve the corpus
+        from hfnews.data.corpus import (
+            load_corpus_entry,  # imports datasets: only when the cache cannot serve the corpus
+        )
 
         from_cache = load_corpus_entry(entry).from_cache
         report = read_report(entry.folder)

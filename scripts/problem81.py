@@ -14,9 +14,9 @@ import torch
 from transformers import HfArgumentParser
 
 from hfnews.cli import parse_dataclasses, run_cli
-from hfnews.data import LABEL_NAMES, load_news_corpus
+from hfnews.data.corpus import LABEL_NAMES, load_news_corpus
+from hfnews.data.tokenization import train_word_tokenizer
 from hfnews.models import NewsRNNConfig, NewsRNNForSequenceClassification
-from hfnews.tokenization import train_word_tokenizer
 
 
 @dataclass

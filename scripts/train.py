@@ -5,9 +5,9 @@ python scripts/train.py --model rnn --source ../shared/data/newsCorpora-dev.csv 
 python scripts/train.py --config my.yaml --learning_rate 0.05   # command-line values override the file
 """
 
-from hfnews.arguments import parse_train_args
 from hfnews.cli import run_cli
-from hfnews.training import run_training
+from hfnews.training.arguments import parse_train_args
+from hfnews.training.run import run_training
 
 
 def main() -> None:

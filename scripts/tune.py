@@ -5,9 +5,9 @@ python scripts/tune.py --model cnn --n_trials 40 --output_dir runs/tune-cnn   # 
 python scripts/train.py --config runs/tune-cnn/best.yaml --output_dir runs/cnn-best
 """
 
-from hfnews.arguments import parse_tune_args
 from hfnews.cli import run_cli
-from hfnews.tuning import run_search
+from hfnews.tuning.arguments import parse_tune_args
+from hfnews.tuning.search import run_search
 
 
 def main() -> None:

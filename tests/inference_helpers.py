@@ -10,8 +10,8 @@ import torch
 from model_helpers import HEADLINES, headline_tokenizer, randomize_biases, tiny_model
 from transformers import BertConfig, BertForSequenceClassification
 
-from hfnews.data import LABEL_NAMES
-from hfnews.factory import load_tokenizer
+from hfnews.data.corpus import LABEL_NAMES
+from hfnews.models.loading import load_tokenizer
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,14 +13,14 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from hfnews.data import LABEL_NAMES
+from hfnews.data.corpus import LABEL_NAMES
+from hfnews.data.tokenization import train_word_tokenizer
 from hfnews.models import (
     NewsCNNConfig,
     NewsCNNForSequenceClassification,
     NewsRNNConfig,
     NewsRNNForSequenceClassification,
 )
-from hfnews.tokenization import train_word_tokenizer
 
 
 HEADLINES = [

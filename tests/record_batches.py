@@ -12,7 +12,7 @@ import runpy
 import sys
 from pathlib import Path
 
-from hfnews.training import NewsTrainer
+from hfnews.training.trainer import NewsTrainer
 
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train.py"

@@ -1,8 +1,8 @@
-"""The distillation transfer set's perturbed titles (hfnews.augmentation, after Tang et al. 2019)."""
+"""The distillation transfer set's perturbed titles (hfnews.data.augmentation, after Tang et al. 2019)."""
 
 import pytest
 
-from hfnews.augmentation import augment_titles
+from hfnews.data.augmentation import augment_titles
 
 
 TITLES = ["Fed raises rates again as inflation climbs", "Apple unveils a new iPhone", "Ebola", ""]

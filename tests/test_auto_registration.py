@@ -9,7 +9,7 @@ import torch
 from model_helpers import BLOCK_HFNEWS, HEADLINES, headline_tokenizer, padded_batch, randomize_biases, tiny_model
 from transformers import AutoConfig, AutoModelForSequenceClassification, pipeline
 
-from hfnews.data import LABEL_NAMES
+from hfnews.data.corpus import LABEL_NAMES
 from hfnews.models import (
     NewsCNNConfig,
     NewsCNNForSequenceClassification,

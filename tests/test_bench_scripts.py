@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from helpers import DEV_CSV, KEPT_PUBLISHERS, requires_extra, requires_shared_data
 
-from hfnews.download import OFFICIAL_CSV_SIZE
-from hfnews.sources import read_source
+from hfnews.data.download import OFFICIAL_CSV_SIZE
+from hfnews.data.sources import read_source
 
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "benchmarks"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from helpers import DEV_CSV, SHARED_DATA, requires_shared_data
 
-from hfnews.data import load_news_corpus
-from hfnews.rows import CATEGORIES
-from hfnews.sources import read_source
+from hfnews.data.corpus import load_news_corpus
+from hfnews.data.rows import CATEGORIES
+from hfnews.data.sources import read_source
 
 
 CASES = SHARED_DATA.parent / "cases"

@@ -6,7 +6,7 @@ from datasets import Dataset
 from model_helpers import HEADLINES, headline_tokenizer
 from transformers import DataCollatorWithPadding
 
-from hfnews.collation import PaddingCollator, tensor_rows
+from hfnews.data.collation import PaddingCollator, tensor_rows
 
 
 def encoded_rows(tokenizer, **options) -> Dataset:

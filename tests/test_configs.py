@@ -8,14 +8,9 @@ import pytest
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
-from hfnews.arguments import (
-    CONFIG_DIR,
-    TRAINING_DEFAULTS,
-    DataArguments,
-    ModelArguments,
-    RunArguments,
-    parse_train_args,
-)
+from hfnews.data.arguments import DataArguments
+from hfnews.models.arguments import ModelArguments
+from hfnews.training.arguments import CONFIG_DIR, TRAINING_DEFAULTS, RunArguments, parse_train_args
 
 
 CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from helpers import DEV_CSV, DEV_ZIP, corpus_line, requires_shared_data
 
-from hfnews import data, sources
-from hfnews.data import LABEL_NAMES, count_title_leakage, load_news_corpus, save_corpus
-from hfnews.download import ChecksumError
+from hfnews.data import corpus as data
+from hfnews.data import sources
+from hfnews.data.corpus import LABEL_NAMES, count_title_leakage, load_news_corpus, save_corpus
+from hfnews.data.download import ChecksumError
+from hfnews.data.sources import MalformedRowError
 from hfnews.errors import HfnewsError
-from hfnews.sources import MalformedRowError
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,22 +18,18 @@ from safetensors.torch import save_file
 from training_helpers import train, train_error
 from transformers import BertForSequenceClassification, BertTokenizerFast, pipeline
 
-from hfnews import distillation
-from hfnews.arguments import DataArguments, ModelArguments, NewsTrainingArguments
-from hfnews.augmentation import augment_titles
-from hfnews.data import LABEL_NAMES
-from hfnews.distillation import (
-    TEACHER_COLUMN,
-    DistillationTrainer,
-    cache_file,
-    cache_key,
-    distillation_loss,
-    teacher_logits,
-    weights_digest,
-)
+from hfnews.data.arguments import DataArguments
+from hfnews.data.augmentation import augment_titles
+from hfnews.data.corpus import LABEL_NAMES
 from hfnews.errors import HfnewsError
-from hfnews.training import build_trainer, prepare_experiment
-from hfnews.transformer_vectors import transformer_word_vectors
+from hfnews.models.arguments import ModelArguments
+from hfnews.models.transformer_vectors import transformer_word_vectors
+from hfnews.training import distillation
+from hfnews.training.arguments import NewsTrainingArguments
+from hfnews.training.distillation import cache_file, cache_key, teacher_logits, weights_digest
+from hfnews.training.losses import TEACHER_COLUMN, DistillationLoss, distillation_loss
+from hfnews.training.run import prepare_experiment
+from hfnews.training.trainer import build_trainer
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,7 +102,7 @@ def test_trainer_uses_the_teacher_column_for_training_and_the_model_loss_without
     args = NewsTrainingArguments(str(tmp_path / "out"), report_to="none", use_cpu=True)
     experiment = prepare_experiment(model_args, data_args, args)
     trainer = build_trainer(experiment, args)
-    assert isinstance(trainer, DistillationTrainer)
+    assert trainer.distillation_loss == DistillationLoss(0.7, 3.0, trainer.compute_loss_func)
     assert TEACHER_COLUMN not in experiment.train_eval.column_names  # evaluation scores the student alone
     assert TEACHER_COLUMN in next(iter(trainer.get_train_dataloader()))  # not dropped as an unused column
     batch = trainer.data_collator([experiment.encoded["train"][i] for i in range(4)])
@@ -276,7 +272,7 @@ def test_a_damaged_cache_is_rebuilt_with_one_warning(damage, teacher, forward_ca
         values = torch.full((len(TEXTS), len(LABELS)), math.nan if damage == "non-finite" else 0.0)
         save_file({"logits": values}, str(path), metadata={"key": key if damage == "non-finite" else "stale"})
     calls = len(forward_calls)
-    with caplog.at_level(logging.WARNING, logger="hfnews.distillation"):
+    with caplog.at_level(logging.WARNING, logger="hfnews.training.distillation"):
         rebuilt, _ = teacher_logits(str(teacher), TEXTS, LABELS)
     assert len(forward_calls) > calls
     warnings = [record for record in caplog.records if record.levelno == logging.WARNING]

@@ -1,4 +1,4 @@
-"""hfnews.download against a local HTTP server on 127.0.0.1 (never the internet)."""
+"""hfnews.data.download against a local HTTP server on 127.0.0.1 (never the internet)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from hfnews import download as dl
+from hfnews.data import download as dl
 
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 123)  # several chunks, not a multiple of the chunk size

@@ -9,9 +9,9 @@ from inference_helpers import TEXTS, save_tiny_bert, save_word_model
 from model_helpers import PAD_ID, padded_batch, randomize_biases, tiny_model
 
 from hfnews.errors import HfnewsError
-from hfnews.factory import load_model, load_tokenizer
 from hfnews.inference.exportable_rnn import ExportableNewsRNN
-from hfnews.prediction import predict_logits
+from hfnews.inference.prediction import predict_logits
+from hfnews.models.loading import load_model, load_tokenizer
 
 
 pytestmark = requires_extra("onnxscript", "onnx")

@@ -16,9 +16,9 @@ from helpers import SHARED_DATA, TINY_TITLES
 from model_helpers import headline_tokenizer, randomize_biases, tiny_model
 from training_helpers import TRAIN_SCRIPT, train, train_error, write_tiny_corpus
 
+from hfnews.data.labelled_data import load_labelled_files
+from hfnews.data.text_files import read_texts
 from hfnews.errors import HfnewsError
-from hfnews.labelled_data import load_labelled_files
-from hfnews.text_files import read_texts
 
 
 CASES = SHARED_DATA.parent / "cases"

@@ -33,14 +33,14 @@ from test_training import (
 )
 from transformers import TrainingArguments
 
-from hfnews.arguments import parse_train_args
-from hfnews.data import load_news_corpus
+from hfnews.data.corpus import load_news_corpus
+from hfnews.data.tokenization import train_word_tokenizer
 from hfnews.errors import HfnewsError
 from hfnews.integrity import DamagedFileError, atomic_write, staged_folder, verify_manifest, write_manifest
-from hfnews.model_files import check_checkpoint
 from hfnews.models import NewsCNNConfig, NewsCNNForSequenceClassification
-from hfnews.tokenization import train_word_tokenizer
-from hfnews.training import resolve_resume, run_training
+from hfnews.models.model_files import check_checkpoint
+from hfnews.training.arguments import parse_train_args
+from hfnews.training.run import resolve_resume, run_training
 
 
 PREDICT_SCRIPT = REPO / "scripts" / "predict.py"

@@ -20,12 +20,12 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from helpers import TINY_TITLES
 from transformers import TrainingArguments, pipeline
 
-from hfnews.arguments import parse_train_args
-from hfnews.data import format_split_table
+from hfnews.data.corpus import format_split_table
+from hfnews.data.labelled_data import load_labelled_dataset, load_labelled_files
 from hfnews.errors import HfnewsError
-from hfnews.hub import check_hub_access
-from hfnews.labelled_data import load_labelled_dataset, load_labelled_files
-from hfnews.training import run_training
+from hfnews.training.arguments import parse_train_args
+from hfnews.training.hub import check_hub_access
+from hfnews.training.run import run_training
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -193,7 +193,7 @@ def test_tsv_is_read_unquoted_so_a_title_that_begins_with_a_quote_stays_as_writt
 
 def test_a_missing_validation_file_is_split_off_train_with_the_seed_and_said_so(tmp_path, caplog):
     files = write_csv(tmp_path, TEXTS, [WORDS[c] for c in CODES])
-    with caplog.at_level(logging.INFO, logger="hfnews.labelled_data"):
+    with caplog.at_level(logging.INFO, logger="hfnews.data.labelled_data"):
         dataset = load_labelled_files(files["train"], test_file=files["test"], seed=3)
     assert "validation: 4 rows split off train (seed 3, stratified by label)" in caplog.text
     assert (len(dataset["train"]), len(dataset["validation"]), len(dataset["test"])) == (28, 4, 8)
@@ -217,7 +217,7 @@ def test_both_missing_splits_come_off_train_and_an_unlabelled_test_split_counts_
     )  # fmt: skip
     hidden = part.select(range(6)).map(lambda row: {"label": -1})
     DatasetDict({"train": part, "test": hidden}).save_to_disk(str(tmp_path / "glue"))
-    with caplog.at_level(logging.INFO, logger="hfnews.labelled_data"):
+    with caplog.at_level(logging.INFO, logger="hfnews.data.labelled_data"):
         dataset = load_labelled_dataset(tmp_path / "glue", text_column="sentence")
     assert "no row has a label" in caplog.text and "test: 3 rows split off train" in caplog.text
     assert [len(dataset[s]) for s in ("train", "validation", "test")] == [26, 3, 3]

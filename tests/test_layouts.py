@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from helpers import corpus_line
 
-from hfnews.data import load_news_corpus
+from hfnews.data.corpus import load_news_corpus
+from hfnews.data.rows import LABEL_NAMES, category_code
+from hfnews.data.sources import KAGGLE_HEADER, MalformedRowError, read_source
+from hfnews.data.split_files import LayoutOptions
 from hfnews.errors import HfnewsError
-from hfnews.rows import LABEL_NAMES, category_code
-from hfnews.sources import KAGGLE_HEADER, MalformedRowError, read_source
-from hfnews.split_files import LayoutOptions
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -342,7 +342,7 @@ def test_kaggle_row_that_pandas_merged_is_refused_or_skipped(tmp_path):
 
 @pytest.mark.slow  # starts a fresh interpreter
 def test_prepare_data_runs_without_importing_torch_or_transformers(tiny_csv, tmp_path):
-    # The real script on a real source, in a fresh interpreter: `import hfnews` is lazy (hfnews.models.registration),
+    # The real script on a real source, in a fresh interpreter: `import hfnews` is lazy (hfnews.registration),
     # so preparing the corpus must not pull in the model stack at any point, from parsing to saving.
     code = (
         "import runpy, sys\n"

@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from hfnews.errors import HfnewsError
-from hfnews.losses import ClassificationLoss, balanced_class_weights, classification_loss, resolve_class_weights
+from hfnews.training.losses import (
+    ClassificationLoss,
+    balanced_class_weights,
+    classification_loss,
+    resolve_class_weights,
+)
 
 
 LOGITS = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0], [0.0, 0.0, 3.0]])

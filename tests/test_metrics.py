@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from transformers import EvalPrediction
 
-from hfnews.metrics import build_compute_metrics, compute_confusion_matrix, load_metric
+from hfnews.evaluation.metrics import build_compute_metrics, compute_confusion_matrix, load_metric
 
 
 LABELS = ["business", "science_and_technology", "entertainment", "health"]

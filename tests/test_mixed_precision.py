@@ -8,8 +8,9 @@ from model_helpers import padded_batch, tiny_model
 from training_helpers import train_tiny, write_tiny_corpus
 from transformers import BertConfig, BertForSequenceClassification
 
-from hfnews.arguments import parse_train_args
-from hfnews.training import build_trainer, prepare_experiment
+from hfnews.training.arguments import parse_train_args
+from hfnews.training.run import prepare_experiment
+from hfnews.training.trainer import build_trainer
 
 
 # bf16 keeps 8 bits of mantissa: logits of these tiny models move by up to ~1e-2 from float32.

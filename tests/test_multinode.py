@@ -15,12 +15,12 @@ from accelerate.commands.config.config_args import load_config_from_file
 from accelerate.utils import DistributedType
 from helpers import DEV_CSV, requires_shared_data
 
-from hfnews.checkpoints import last_complete_checkpoint, output_sharing_problem
-from hfnews.data import load_news_corpus
+from hfnews.data.corpus import load_news_corpus
 from hfnews.errors import HfnewsError
-from hfnews.factory import load_tokenizer
-from hfnews.launch import accelerate_launch_args, check_launch
-from hfnews.model_files import check_checkpoint
+from hfnews.models.loading import load_tokenizer
+from hfnews.models.model_files import check_checkpoint
+from hfnews.training.checkpoints import last_complete_checkpoint, output_sharing_problem
+from hfnews.training.launch import accelerate_launch_args, check_launch
 
 
 REPO = Path(__file__).resolve().parents[1]

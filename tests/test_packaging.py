@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hfnews.arguments import parse_train_args
+from hfnews.training.arguments import parse_train_args
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 PARSE_CHILD = """
 import json
 import hfnews
-from hfnews.arguments import CONFIG_DIR, SEARCH_DIR, parse_train_args
+from hfnews.training.arguments import CONFIG_DIR, parse_train_args
+from hfnews.tuning.arguments import SEARCH_DIR
 
 _, model_args, data_args, training_args = parse_train_args(["--model", "cnn", "--output_dir", "out"])
 print(json.dumps({

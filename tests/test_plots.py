@@ -3,7 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from hfnews.plots import plot_confusion_matrix, plot_learning_curves
+from hfnews.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 
 
 LABELS = ["business", "science_and_technology", "entertainment", "health"]

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from helpers import TINY_TITLES
 
-from hfnews.data import LABEL_NAMES
+from hfnews.data.corpus import LABEL_NAMES
+from hfnews.data.tokenization import train_word_tokenizer
 from hfnews.models import NewsCNNConfig, NewsCNNForSequenceClassification
-from hfnews.tokenization import train_word_tokenizer
 
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "predict.py"

@@ -8,11 +8,11 @@ import torch
 from model_helpers import HEADLINES, headline_tokenizer, randomize_biases, tiny_model
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizer, pipeline
 
-from hfnews.data import LABEL_NAMES
+from hfnews.data.corpus import LABEL_NAMES
+from hfnews.data.text_files import read_texts, write_predictions
+from hfnews.data.tokenization import WORD_ID_MAX_LENGTH, clip_text, encode_truncated, max_input_length
 from hfnews.errors import HfnewsError
-from hfnews.prediction import classify, predict_file, top_labels
-from hfnews.text_files import read_texts, write_predictions
-from hfnews.tokenization import WORD_ID_MAX_LENGTH, clip_text, encode_truncated, max_input_length
+from hfnews.inference.prediction import classify, predict_file, top_labels
 
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "predict.py"

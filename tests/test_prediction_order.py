@@ -16,10 +16,15 @@ from model_helpers import save_tiny_bert
 from training_helpers import assert_predictions_are_the_checkpoints, train_tiny, write_tiny_corpus
 from transformers.trainer_utils import PredictionOutput
 
-from hfnews.data import LABEL_NAMES, load_news_corpus
-from hfnews.error_analysis import MISTAKES_PER_CLASS, check_predictions_file, prediction_records, write_predictions
+from hfnews.data.corpus import LABEL_NAMES, load_news_corpus
 from hfnews.errors import HfnewsError
-from hfnews.training import in_split_order
+from hfnews.evaluation.error_analysis import (
+    MISTAKES_PER_CLASS,
+    check_predictions_file,
+    prediction_records,
+    write_predictions,
+)
+from hfnews.training.trainer import in_split_order
 
 
 @pytest.mark.parametrize("architecture", ["rnn", "cnn", "bert"])

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from helpers import DAMAGES, KEPT_PUBLISHERS, corpus_line
 
-from hfnews import sources
-from hfnews.corpus_cache import copy_saved_corpus, locate_corpus, read_report
-from hfnews.data import count_title_leakage, format_split_table, load_news_corpus, load_prepared_corpus
+from hfnews.data import sources
+from hfnews.data.corpus import count_title_leakage, format_split_table, load_news_corpus, load_prepared_corpus
+from hfnews.data.corpus_cache import copy_saved_corpus, locate_corpus, read_report
+from hfnews.data.sources import read_source
 from hfnews.errors import HfnewsError
-from hfnews.sources import read_source
 
 
 REPO = Path(__file__).resolve().parents[1]

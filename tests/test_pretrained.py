@@ -30,9 +30,10 @@ from transformers import (
     pipeline,
 )
 
-from hfnews.arguments import parse_train_args
-from hfnews.data import LABEL_NAMES
-from hfnews.factory import build_model, build_tokenizer, resolve_model_path
+from hfnews.data.corpus import LABEL_NAMES
+from hfnews.models.factory import build_model, build_tokenizer
+from hfnews.models.loading import resolve_model_path
+from hfnews.training.arguments import parse_train_args
 
 
 VECTOR_DIM = 10
@@ -110,7 +111,7 @@ def test_frozen_word_vectors_are_the_embedding_of_the_trained_model(
     architecture, file_format, word_vectors, tmp_path, monkeypatch, caplog
 ):
     source, output_dir = word_vectors[file_format], tmp_path / "out"
-    caplog.set_level(logging.INFO, logger="hfnews.vectors")
+    caplog.set_level(logging.INFO, logger="hfnews.models.vectors")
     train(
         monkeypatch, "--model", architecture, "--vectors", source, "--freeze_embeddings", "true", *SMALL_RUN,
         "--num_filters", 8, "--hidden_size", 8, "--output_dir", output_dir,

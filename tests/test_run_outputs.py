@@ -13,10 +13,10 @@ import pytest
 from huggingface_hub import ModelCard
 from training_helpers import train_tiny, write_tiny_corpus
 
-from hfnews.data import LABEL_NAMES, load_news_corpus
-from hfnews.error_analysis import confident_mistakes
-from hfnews.model_card import DataSource, NewsCardData, render_model_card
-from hfnews.report import TrainingReport
+from hfnews.data.corpus import LABEL_NAMES, load_news_corpus
+from hfnews.evaluation.error_analysis import confident_mistakes
+from hfnews.training.model_card import DataSource, NewsCardData, render_model_card
+from hfnews.training.report import TrainingReport
 
 
 # The keys of metrics.json before the report became a dataclass (users' scripts read them): add, never rename or drop.

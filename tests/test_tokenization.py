@@ -1,7 +1,7 @@
 import pytest
 from transformers import AutoTokenizer
 
-from hfnews.tokenization import PAD_TOKEN, UNK_TOKEN, train_word_tokenizer, words_to_ids
+from hfnews.data.tokenization import PAD_TOKEN, UNK_TOKEN, train_word_tokenizer, words_to_ids
 
 
 TEXTS = ["b a c a b d", "c c x y z y", "Kardashian: Kardashian"]

@@ -30,9 +30,9 @@ from test_auto_registration import REMOTE_CODE_CHILD, scores_by_label
 from training_helpers import assert_predictions_are_the_checkpoints
 from transformers import TrainingArguments, pipeline
 
-from hfnews.arguments import parse_train_args
-from hfnews.data import LABEL_NAMES, load_news_corpus
-from hfnews.training import resolve_resume, run_training
+from hfnews.data.corpus import LABEL_NAMES, load_news_corpus
+from hfnews.training.arguments import parse_train_args
+from hfnews.training.run import resolve_resume, run_training
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,9 +9,10 @@ import torch
 from training_helpers import train_tiny, write_tiny_corpus
 from transformers import Trainer
 
-from hfnews.arguments import parse_train_args
 from hfnews.errors import HfnewsError
-from hfnews.training import build_trainer, prepare_experiment
+from hfnews.training.arguments import parse_train_args
+from hfnews.training.run import prepare_experiment
+from hfnews.training.trainer import build_trainer
 
 
 # float32 logits of a tiny model: the Trainer's loss and the one written out here agree to ~1e-7 relative.

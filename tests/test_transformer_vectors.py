@@ -13,11 +13,11 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 from transformers.utils import logging as transformers_logging
 
-from hfnews import factory
-from hfnews.arguments import ModelArguments
 from hfnews.errors import HfnewsError
-from hfnews.transformer_vectors import is_transformer_source, transformer_word_vectors
-from hfnews.vectors import load_embedding_matrix
+from hfnews.models import transformer_vectors
+from hfnews.models.arguments import ModelArguments
+from hfnews.models.transformer_vectors import is_transformer_source, transformer_word_vectors
+from hfnews.models.vectors import load_embedding_matrix
 
 
 PIECES = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "stocks", "ra", "##lly", "fed", "rate", "##s", "oil"]
@@ -61,13 +61,13 @@ def test_an_encoder_without_a_classification_head_loads_with_errors_only(checkpo
     BertTokenizerFast.from_pretrained(checkpoint).save_pretrained(tmp_path)
     # transformers' report of the missing head goes to a handler bound at import time, which pytest may not capture:
     # record the verbosity the model is loaded under instead.
-    load_model, seen = factory.load_model, []
+    load_model, seen = transformer_vectors.load_model, []
 
     def recording(*args, **kwargs):
         seen.append(transformers_logging.get_verbosity())
         return load_model(*args, **kwargs)
 
-    monkeypatch.setattr(factory, "load_model", recording)
+    monkeypatch.setattr(transformer_vectors, "load_model", recording)
     verbosity = transformers_logging.get_verbosity()
     vectors, _ = transformer_word_vectors(str(tmp_path), ["stocks"])
     np.testing.assert_allclose(vectors["stocks"], expected_vector("stocks"), rtol=1e-6)

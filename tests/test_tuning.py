@@ -10,8 +10,11 @@ import torch
 from helpers import DEV_CSV, requires_shared_data, requires_vectors
 from transformers import TrainingArguments
 
-from hfnews.arguments import CONFIG_DIR, SEARCH_DIR, DataArguments, ModelArguments, parse_tune_args, read_config
 from hfnews.cli import run_cli
+from hfnews.data.arguments import DataArguments
+from hfnews.models.arguments import ModelArguments
+from hfnews.training.arguments import CONFIG_DIR, read_config
+from hfnews.tuning.arguments import SEARCH_DIR, parse_tune_args
 
 
 # The search needs the `tune` extra; without it the whole module skips, saying so.
@@ -19,10 +22,10 @@ optuna = pytest.importorskip("optuna", reason="needs optuna: pip install -e '.[t
 
 from optuna.trial import FixedTrial, TrialState, create_trial  # noqa: E402
 
-from hfnews import tuning  # noqa: E402
-from hfnews.search_space import load_search_space  # noqa: E402
-from hfnews.training import prepare_experiment  # noqa: E402
-from hfnews.tuning import make_model_init, run_search  # noqa: E402
+from hfnews.training.run import prepare_experiment  # noqa: E402
+from hfnews.tuning import search as tuning  # noqa: E402
+from hfnews.tuning.search import make_model_init, run_search  # noqa: E402
+from hfnews.tuning.search_space import load_search_space  # noqa: E402
 
 
 REPO = Path(__file__).resolve().parents[1]

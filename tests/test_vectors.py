@@ -1,4 +1,4 @@
-"""Tests for hfnews.vectors: every file format against the vectors of a tiny gensim Word2Vec model."""
+"""Tests for hfnews.models.vectors: every file format against the vectors of a tiny gensim Word2Vec model."""
 
 import gzip
 import logging
@@ -10,7 +10,7 @@ import torch
 from gensim.models import KeyedVectors, Word2Vec
 
 from hfnews.errors import HfnewsError
-from hfnews.vectors import NAMED_SOURCES, load_embedding_matrix, sniff_vector_format
+from hfnews.models.vectors import NAMED_SOURCES, load_embedding_matrix, sniff_vector_format
 
 
 CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
@@ -71,7 +71,7 @@ def sources(keyed: KeyedVectors, tmp_path_factory: pytest.TempPathFactory) -> di
 
 @pytest.mark.parametrize("kind", ["binary", "binary_gz", "text", "text_gz", "kv", "glove"])
 def test_rows_equal_the_pretrained_vectors(kind, sources, keyed, vocab, caplog):
-    with caplog.at_level(logging.INFO, logger="hfnews.vectors"):
+    with caplog.at_level(logging.INFO, logger="hfnews.models.vectors"):
         matrix, coverage = load_embedding_matrix(sources[kind], vocab)
 
     assert matrix.shape == (len(vocab), 8) and matrix.dtype == torch.float32

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from helpers import KEPT_PUBLISHERS, TINY_TITLES, corpus_line
 
-from hfnews.arguments import parse_train_args
-from hfnews.factory import load_model, load_tokenizer
-from hfnews.prediction import classify
-from hfnews.report import TrainingReport
-from hfnews.training import run_training
+from hfnews.inference.prediction import classify
+from hfnews.models.loading import load_model, load_tokenizer
+from hfnews.training.arguments import parse_train_args
+from hfnews.training.report import TrainingReport
+from hfnews.training.run import run_training
 
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train.py"

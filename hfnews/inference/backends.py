@@ -14,10 +14,11 @@ from .onnx_backend import OnnxClassifier, is_onnx_folder
 
 class TorchClassifier:
     """A torch checkpoint (or packaged model name) behind the `OnnxClassifier` interface, through
-    `hfnews.prediction.classify`. `threads` sets torch's intra-op threads for the whole process (`None`: leave it).
+    `hfnews.inference.prediction.classify`. `threads` sets torch's intra-op threads for the whole process (`None`:
+    leave it).
 
     Raises:
-        HfnewsError: when the folder is not a loadable checkpoint (see `hfnews.factory.load_model`).
+        HfnewsError: when the folder is not a loadable checkpoint (see `hfnews.models.loading.load_model`).
     """
 
     backend = "torch"
@@ -25,7 +26,7 @@ class TorchClassifier:
     def __init__(self, model_dir: str, threads: int | None = None):
         import torch
 
-        from ..factory import load_model, load_tokenizer
+        from ..models.loading import load_model, load_tokenizer
 
         if threads is not None:
             torch.set_num_threads(threads)
@@ -36,8 +37,8 @@ class TorchClassifier:
     def top_labels(
         self, texts: Sequence[str], top_k: int = 1, batch_size: int = 256, progress: bool = False
     ) -> list[list[tuple[str, float]]]:
-        """The `top_k` (label, score) pairs of each text, best first (`hfnews.prediction.top_labels`)."""
-        from ..prediction import classify, top_labels
+        """The `top_k` (label, score) pairs of each text, best first (`hfnews.inference.prediction.top_labels`)."""
+        from .prediction import classify, top_labels
 
         scores = classify(self.model, self.tokenizer, texts, batch_size=batch_size, progress=progress)
         return top_labels(scores, self.id2label, top_k)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..error_analysis import PREDICTIONS_FILE, confident_mistakes
+from ..evaluation.error_analysis import PREDICTIONS_FILE, confident_mistakes
 from .backends import Classifier
 from .onnx_backend import QUANTIZED_DIR
 

@@ -20,10 +20,10 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from ..errors import HfnewsError
-from ..factory import load_model, load_tokenizer
-from ..prediction import predict_logits
+from ..models.loading import load_model, load_tokenizer
 from .exportable_rnn import ExportableNewsRNN
 from .onnx_backend import MODEL_FILE, QUANTIZED_DIR, OnnxClassifier
+from .prediction import predict_logits
 
 
 logger = logging.getLogger(__name__)

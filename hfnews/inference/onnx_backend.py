@@ -5,8 +5,8 @@ and `config.json`. Tokenization uses the `tokenizers` library directly, set up a
 `tokenizer(texts, padding=True, truncation=True)`: pad to the longest text of the batch on the tokenizer's side,
 truncate to `model_max_length` when it is finite, so the ids (and thus the scores) are those of the torch path.
 
-This module must not import torch, transformers or a torch-importing hfnews module (`hfnews.prediction`,
-`hfnews.factory`): a deployment without torch is its point.
+This module must not import torch, transformers or a torch-importing hfnews module (`hfnews.inference.prediction`,
+`hfnews.models.factory`): a deployment without torch is its point.
 """
 
 import json
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..data.tokenization import UNLIMITED_LENGTH, WORD_ID_MAX_LENGTH, WORD_ID_MODEL_PREFIX, clip_text
 from ..errors import HfnewsError
-from ..tokenization import UNLIMITED_LENGTH, WORD_ID_MAX_LENGTH, WORD_ID_MODEL_PREFIX, clip_text
 
 
 MODEL_FILE = "model.onnx"
@@ -44,7 +44,8 @@ def _read_json(path: Path) -> dict:
 
 def load_tokenizer(folder: Path, model_type: str | None = None):
     """The folder's `tokenizers.Tokenizer`, padding and truncating as transformers' fast tokenizer does with
-    `padding=True, truncation=True`, to the length `hfnews.tokenization.input_length_limit` gives (an hfnews word-ID
+    `padding=True, truncation=True`, to the length `hfnews.data.tokenization.input_length_limit` gives (an hfnews
+    word-ID
     model saved without one reads 256 tokens, as in `predict.py`'s torch path). Returns `(tokenizer, max_length)`,
     `max_length` `None` when unlimited."""
     from tokenizers import Tokenizer
@@ -70,7 +71,8 @@ def load_tokenizer(folder: Path, model_type: str | None = None):
 
 
 def _scores(logits: np.ndarray, config: dict) -> np.ndarray:
-    """pipeline()'s rule (as `hfnews.prediction`): sigmoid for multi-label or one-output models, else softmax."""
+    """pipeline()'s rule (as `hfnews.inference.prediction`): sigmoid for multi-label or one-output models, else
+    softmax."""
     logits = logits.astype(np.float32)
     if config.get("problem_type") == "multi_label_classification" or logits.shape[1] == 1:
         return 1.0 / (1.0 + np.exp(-logits))
@@ -134,7 +136,7 @@ class OnnxClassifier:
 
     def logits(self, texts: Sequence[str], batch_size: int = 256, progress: bool = False) -> np.ndarray:
         """float32 `(len(texts), num_labels)` logits in the order of `texts`, from batches of similar length (less
-        padding), as `hfnews.prediction.predict_logits` batches; `progress` shows a tqdm bar on stderr."""
+        padding), as `hfnews.inference.prediction.predict_logits` batches; `progress` shows a tqdm bar on stderr."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         logits = np.empty((len(texts), len(self.id2label)), dtype=np.float32)
         with tqdm(total=len(texts), unit="headlines", disable=not progress, desc="classifying") as bar:

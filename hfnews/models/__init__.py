@@ -11,7 +11,7 @@ The classes load on first access (PEP 562 `__getattr__`), which registers them; 
 
 import importlib
 
-from .registration import register_auto_classes, register_when_imported
+from ..registration import register_auto_classes, register_when_imported
 
 
 # Public name -> the submodule that defines it.
