@@ -26,7 +26,7 @@ from hfnews.data.corpus import load_news_corpus
 from hfnews.errors import HfnewsError
 from hfnews.evaluation.plots import plot_benchmark
 from hfnews.models.loading import load_model, load_tokenizer
-from hfnews.training.run import METRICS_FILE
+from hfnews.training.report import METRICS_FILE
 
 
 BENCHMARK_MODELS = ("cnn", "rnn", "birnn", "cnn_vectors", "rnn_vectors", "birnn_vectors", "bert")

@@ -186,29 +186,17 @@ def test_cache_names_keep_the_basename_and_separate_same_named_urls(tmp_path, mo
     b = dl.cache_path("https://mirror.example/news+aggregator.zip", tmp_path)
     assert a.name.endswith("-news+aggregator.zip") and b.name.endswith("-news+aggregator.zip") and a != b
     monkeypatch.setenv("HFNEWS_CACHE", str(tmp_path / "env"))
-    assert dl.cache_path(dl.LEGACY_ZIP_URL).parent == tmp_path / "env" / "downloads"
+    assert dl.cache_path(dl.OFFICIAL_ZIP_URL).parent == tmp_path / "env" / "downloads"
     monkeypatch.delenv("HFNEWS_CACHE")
     assert dl.default_cache_dir() == dl.Path.home() / ".cache" / "hfnews" / "downloads"
 
 
-def test_official_urls_are_recognised():
-    assert dl.is_official_url(dl.OFFICIAL_ZIP_URL) and dl.is_official_url(dl.LEGACY_ZIP_URL)
-    assert dl.is_official_url("http://ARCHIVE.ics.uci.edu/static/public/359/news+aggregator.zip")
-    assert not dl.is_official_url("https://example.org/static/public/359/news+aggregator.zip")
-
-
-def test_sha256_file_and_verify_official_csv_accept_paths_and_streams(tmp_path, monkeypatch):
+def test_sha256_file_accepts_paths_and_streams(tmp_path):
     path = tmp_path / "newsCorpora.csv"
     path.write_bytes(PAYLOAD)
     assert dl.sha256_file(path) == dl.sha256_file(io.BytesIO(PAYLOAD)) == SHA
-    with pytest.raises(dl.ChecksumError, match=rf"expected sha256 {dl.OFFICIAL_CSV_SHA256}, got {SHA}.*official"):
-        dl.verify_official_csv(path)
     archive = tmp_path / "corpus.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("newsCorpora.csv", b"not the corpus")
+        zf.writestr("newsCorpora.csv", PAYLOAD)
     with zipfile.ZipFile(archive) as zf, zf.open("newsCorpora.csv") as member:
-        with pytest.raises(dl.ChecksumError, match="newsCorpora.csv"):
-            dl.verify_official_csv(member)
-    monkeypatch.setattr(dl, "OFFICIAL_CSV_SHA256", SHA)  # the real 100 MB file is not available offline
-    dl.verify_official_csv(path)
-    dl.verify_official_csv(io.BytesIO(PAYLOAD))
+        assert dl.sha256_file(member) == SHA

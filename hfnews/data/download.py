@@ -23,8 +23,6 @@ from ..errors import HfnewsError
 
 
 OFFICIAL_ZIP_URL = "https://archive.ics.uci.edu/static/public/359/news+aggregator.zip"
-LEGACY_ZIP_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/00359/NewsAggregatorDataset.zip"
-OFFICIAL_URLS = (OFFICIAL_ZIP_URL, LEGACY_ZIP_URL)
 OFFICIAL_CSV_NAME = "newsCorpora.csv"
 OFFICIAL_CSV_SIZE = 102_297_000
 OFFICIAL_CSV_SHA256 = "d343d484bb7e97534acf25898b688547b8140a0cea64590456ba368983f28452"
@@ -61,15 +59,6 @@ def cache_path(url: str, cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(cache_dir if cache_dir is not None else default_cache_dir()).expanduser() / f"{digest}-{basename}"
 
 
-def is_official_url(url: str) -> bool:
-    """Whether ``url`` names one of the official UCI archives (scheme and host case ignored)."""
-    parts = urllib.parse.urlsplit(url.strip())
-    return any(
-        (parts.netloc.lower(), parts.path) == (official.netloc, official.path)
-        for official in map(urllib.parse.urlsplit, OFFICIAL_URLS)
-    )
-
-
 def sha256_file(source: str | os.PathLike | BinaryIO) -> str:
     """Hex SHA-256 of a file given by path, or of what remains of a binary stream (e.g. ``ZipFile.open(member)``)."""
     if isinstance(source, (str, os.PathLike)):
@@ -87,15 +76,6 @@ def verify_sha256(source: str | os.PathLike | BinaryIO, expected: str, *, what: 
     if actual != expected.lower():
         name = what or str(getattr(source, "name", source))
         raise ChecksumError(f"checksum mismatch for {name}: expected sha256 {expected.lower()}, got {actual}")
-
-
-def verify_official_csv(source: str | os.PathLike | BinaryIO) -> None:
-    """Check that ``source`` is byte-identical to the official ``newsCorpora.csv`` (path or binary stream)."""
-    try:
-        verify_sha256(source, OFFICIAL_CSV_SHA256)
-    except ChecksumError as err:
-        message = f"{err} (not the official {OFFICIAL_CSV_NAME}: corrupted or truncated? fetch it again)"
-        raise ChecksumError(message) from None
 
 
 def download(

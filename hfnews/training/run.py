@@ -37,7 +37,6 @@ from .distillation import add_teacher_logits
 from .experiment import Experiment
 from .hub import check_hub_access
 from .model_card import NewsCardData, describe_data_source
-from .report import METRICS_FILE as METRICS_FILE  # re-exported: scripts import it from here
 from .report import ReportCallback, TrainingReport
 from .trainer import build_trainer, in_split_order, with_row_index
 
@@ -180,7 +179,7 @@ def run_training(
     check_output_dir(training_args.output_dir, training_args.overwrite_output_dir, resuming=resume is not None)
     experiment = prepare_experiment(model_args, data_args, training_args)
     trainer = build_trainer(experiment, training_args)
-    report = trainer.report = new_report(experiment, model_args, data_args, training_args)
+    report = new_report(experiment, model_args, data_args, training_args)
     trainer.add_callback(ReportCallback(report))
     trainer.train(resume_from_checkpoint=resume)
     trainer.save_model()  # the best epoch, loaded back by load_best_model_at_end
