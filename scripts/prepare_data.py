@@ -12,7 +12,14 @@ overrides of split files).
 import argparse
 
 from hfnews.cli import reject_unknown, run_cli
-from hfnews.data.corpus_cache import cached_report, copy_saved_corpus, locate_corpus, log_layout, read_report
+from hfnews.data.corpus_cache import (
+    CorpusOptions,
+    cached_report,
+    copy_saved_corpus,
+    locate_corpus,
+    log_layout,
+    read_report,
+)
 from hfnews.data.split_files import COLUMN_ORDERS, QUOTINGS
 
 
@@ -80,16 +87,11 @@ def parse_args(args: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    entry = locate_corpus(
-        args.source,
-        seed=args.seed,
-        group_by=args.group_by,
-        skip_malformed=args.skip_malformed,
-        column_order=args.column_order,
-        header=args.header,
-        quoting=args.quoting,
-        numeric_labels=args.numeric_labels,
-    )
+    options = CorpusOptions(
+        args.source, args.seed, args.group_by, args.skip_malformed, args.column_order, args.header, args.quoting,
+        args.numeric_labels,
+    )  # fmt: skip
+    entry = locate_corpus(options)
     report = cached_report(entry)
     from_cache = report is not None
     if from_cache:

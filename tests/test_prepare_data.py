@@ -12,7 +12,7 @@ from helpers import DAMAGES, KEPT_PUBLISHERS, corpus_line
 
 from hfnews.data import sources
 from hfnews.data.corpus import count_title_leakage, format_split_table, load_news_corpus, load_prepared_corpus
-from hfnews.data.corpus_cache import copy_saved_corpus, locate_corpus, read_report
+from hfnews.data.corpus_cache import CorpusOptions, copy_saved_corpus, locate_corpus, read_report
 from hfnews.data.sources import read_source
 from hfnews.errors import HfnewsError
 
@@ -67,7 +67,7 @@ def test_cache_hit_keeps_an_intact_output_and_recopies_a_damaged_one_without_dat
 @pytest.mark.parametrize("damage", [*DAMAGES, "same size, other bytes"])
 def test_copy_saved_corpus_trusts_only_files_with_the_recorded_checksum(tiny_csv, tmp_path, damage):
     corpus = load_news_corpus(tiny_csv)
-    entry = locate_corpus(tiny_csv)
+    entry = locate_corpus(CorpusOptions(tiny_csv))
     out = tmp_path / "out"
     assert copy_saved_corpus(entry.folder, out) == len(files_of(entry.folder / "dataset"))
     assert files_of(out) == files_of(entry.folder / "dataset")
@@ -85,16 +85,18 @@ def test_copy_saved_corpus_trusts_only_files_with_the_recorded_checksum(tiny_csv
 
 def test_cache_entry_records_the_printed_summary(tiny_csv):
     dataset = load_news_corpus(tiny_csv).dataset
-    report = read_report(locate_corpus(tiny_csv).folder)
+    report = read_report(locate_corpus(CorpusOptions(tiny_csv)).folder)
     assert report["split_table"] == format_split_table(dataset)
     assert report["leakage"] == count_title_leakage(dataset)
     assert list(report["leakage"]) == ["validation", "test"]
     assert report["rows_read"] == 48 and report["skipped"] == []
 
 
-def test_locate_corpus_checks_group_by_before_the_layout_options(tiny_csv):
+def test_corpus_options_check_group_by_before_the_layout_options(tiny_csv):
     with pytest.raises(HfnewsError, match="group_by must be one of none, story, got 'topic'"):
-        locate_corpus(tiny_csv, group_by="topic", quoting="unknown")
+        CorpusOptions(tiny_csv, group_by="topic", quoting="unknown")
+    with pytest.raises(HfnewsError, match="quoting"):
+        CorpusOptions(tiny_csv, quoting="unknown")
 
 
 # --- reading newsCorpora.csv in blocks ---------------------------------------------------------------------------

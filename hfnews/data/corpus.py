@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
 
-from .corpus_cache import REPORT_NAME, SAVED_CORPUS, CorpusEntry, locate_corpus, log_layout, read_report
+from .corpus_cache import REPORT_NAME, SAVED_CORPUS, CorpusEntry, CorpusOptions, locate_corpus, log_layout, read_report
 from ..errors import HfnewsError
 from ..integrity import MANIFEST_NAME, DamagedFileError, check_json, staged_folder, write_manifest
 from .rows import all_skipped_error
@@ -52,39 +52,24 @@ class PreparedCorpus:
 
 
 def load_news_corpus(
-    source: str | os.PathLike | None = None,
-    *,
-    seed: int = 0,
-    group_by: str = "none",
-    skip_malformed: bool = False,
-    cache_dir: str | os.PathLike | None = None,
-    column_order: str | None = None,
-    header: bool | None = None,
-    quoting: str | None = None,
-    numeric_labels: str | Sequence[str] | None = None,
+    source: str | os.PathLike | None = None, *, cache_dir: str | os.PathLike | None = None, **options
 ) -> PreparedCorpus:
-    """Read a News Aggregator source and split it into `train`, `validation` and `test`.
+    """Read a News Aggregator source and split it into `train`, `validation` and `test` (problem 50).
 
     Args:
         source: the official zip, a `newsCorpora.csv`, Kaggle's `uci-news-aggregator.csv` (or a zip holding it), a
             URL of any of these, or a folder of split files (`train`, `valid`/`val`/`dev`, `test`, each `.txt`,
-            `.tsv` or `.csv`, in any layout `hfnews.data.split_files` reads); defaults to `$HFNEWS_SOURCE`, then the UCI
-            archive.
-        seed: the shuffle seed; the same seed gives the same split everywhere.
-        group_by: `story` keeps each STORY cluster inside one split, so near-identical headlines cannot leak from
-            train into evaluation; `none` shuffles rows.
-        skip_malformed: skip rows that break the format (reported in `skipped`) instead of stopping.
+            `.tsv` or `.csv`, in any layout `hfnews.data.split_files` reads); defaults to `$HFNEWS_SOURCE`, then the
+            UCI archive.
         cache_dir: where prepared corpora and downloads are kept (default `$HFNEWS_CACHE` or `~/.cache/hfnews`).
-        column_order, header, quoting, numeric_labels: override what is detected in split files (see
-            `hfnews.data.split_files.LayoutOptions`); None detects. They apply to a folder only.
+        options: the other fields of `hfnews.data.corpus_cache.CorpusOptions` (`seed`, `group_by`,
+            `skip_malformed`, `column_order`, `header`, `quoting`, `numeric_labels`).
 
     Raises:
         HfnewsError: a missing source, an unreadable layout, or no row left (every row skipped as malformed, or none
             of the kept publishers); `MalformedRowError` (a subclass) for a bad row without `skip_malformed`.
     """
-    options = {"seed": seed, "group_by": group_by, "skip_malformed": skip_malformed, "cache_dir": cache_dir}
-    layout = {"column_order": column_order, "header": header, "quoting": quoting, "numeric_labels": numeric_labels}
-    return load_corpus_entry(locate_corpus(source, **options, **layout))
+    return load_corpus_entry(locate_corpus(CorpusOptions(source, **options), cache_dir))
 
 
 def load_corpus_entry(entry: CorpusEntry) -> PreparedCorpus:
@@ -92,7 +77,8 @@ def load_corpus_entry(entry: CorpusEntry) -> PreparedCorpus:
     damaged entry is rebuilt after one warning). Raises what `load_news_corpus` raises."""
     corpus = _read_cache(entry.folder, entry.source) if entry.folder.exists() else None
     if corpus is None:
-        corpus = _prepare(entry.source, entry.seed, entry.group_by, entry.skip_malformed, entry.layout)
+        options = entry.options
+        corpus = _prepare(entry.source, options.seed, options.group_by, options.skip_malformed, options.layout)
         _write_cache(entry.folder, corpus, entry.source)
     log_layout(corpus.layout)
     return corpus

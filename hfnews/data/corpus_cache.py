@@ -32,43 +32,64 @@ _CACHE_VERSION = 3  # bump when the preparation changes what a cached corpus hol
 
 
 @dataclass(frozen=True)
+class CorpusOptions:
+    """How a News Aggregator source becomes a DatasetDict, defined once and passed whole (`DataArguments.corpus`,
+    `scripts/prepare_data.py`, `hfnews.data.corpus.load_news_corpus`).
+
+    Args:
+        source (`str | os.PathLike | None`): the official zip, a `newsCorpora.csv`, Kaggle's `uci-news-aggregator.csv`
+            (or a zip holding it), a URL of any of these, or a folder of split files; None: `$HFNEWS_SOURCE`, then
+            the UCI archive.
+        seed (`int`): the shuffle seed of the 80/10/10 split (problem 50).
+        group_by (`str`): `story` keeps each STORY cluster inside one split; `none` shuffles rows.
+        skip_malformed (`bool`): skip (and list) rows that break the format instead of stopping.
+        column_order, header, quoting, numeric_labels: override what is detected in a folder of split files
+            (`hfnews.data.split_files.LayoutOptions`); None detects.
+
+    Raises:
+        HfnewsError: an unknown `group_by` or layout option (checked in that order).
+    """
+
+    source: str | os.PathLike | None = None
+    seed: int = 0
+    group_by: str = "none"
+    skip_malformed: bool = False
+    column_order: str | None = None
+    header: bool | None = None
+    quoting: str | None = None
+    numeric_labels: str | Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.group_by not in GROUP_BY_CHOICES:
+            raise HfnewsError(f"group_by must be one of {', '.join(GROUP_BY_CHOICES)}, got {self.group_by!r}")
+        self.layout  # noqa: B018 - a bad layout option fails here, before any work
+
+    @property
+    def layout(self) -> LayoutOptions:
+        return LayoutOptions(self.column_order, self.header, self.quoting, self.numeric_labels)
+
+
+@dataclass(frozen=True)
 class CorpusEntry:
     """A resolved source, the options it is prepared with, and the cache folder of that preparation."""
 
     source: Path
     folder: Path
-    seed: int
-    group_by: str
-    skip_malformed: bool
-    layout: LayoutOptions
+    options: CorpusOptions
 
 
-def locate_corpus(
-    source: str | os.PathLike | None = None,
-    *,
-    seed: int = 0,
-    group_by: str = "none",
-    skip_malformed: bool = False,
-    cache_dir: str | os.PathLike | None = None,
-    column_order: str | None = None,
-    header: bool | None = None,
-    quoting: str | None = None,
-    numeric_labels: str | Sequence[str] | None = None,
-) -> CorpusEntry:
-    """Check the options, resolve (download) the source and name its cache folder (the arguments are those of
-    `hfnews.data.corpus.load_news_corpus`); the folder may not exist yet.
+def locate_corpus(options: CorpusOptions, cache_dir: str | os.PathLike | None = None) -> CorpusEntry:
+    """Resolve (download) the source of `options` and name its cache folder under `cache_dir` (default
+    `$HFNEWS_CACHE` or `~/.cache/hfnews`); the folder may not exist yet.
 
     Raises:
-        HfnewsError: an unknown `group_by` or layout option, or a missing source.
+        HfnewsError: a missing source.
     """
-    if group_by not in GROUP_BY_CHOICES:
-        raise HfnewsError(f"group_by must be one of {', '.join(GROUP_BY_CHOICES)}, got {group_by!r}")
-    layout = LayoutOptions(column_order, header, quoting, numeric_labels)
     root = Path(cache_dir) if cache_dir is not None else cache_root()
-    path = resolve_source(source, root / "downloads")
-    options = {"seed": seed, "group_by": group_by, "skip_malformed": skip_malformed, "version": _CACHE_VERSION}
-    folder = root / "corpus" / _cache_key(path, {**options, **asdict(layout)})
-    return CorpusEntry(path, folder, seed, group_by, skip_malformed, layout)
+    path = resolve_source(options.source, root / "downloads")
+    key = {"seed": options.seed, "group_by": options.group_by, "skip_malformed": options.skip_malformed,
+           "version": _CACHE_VERSION, **asdict(options.layout)}  # fmt: skip
+    return CorpusEntry(path, root / "corpus" / _cache_key(path, key), options)
 
 
 def _cache_key(path: Path, options: dict) -> str:

@@ -13,7 +13,8 @@ from datasets import DatasetDict
 from transformers import TrainingArguments, set_seed
 
 from ..data.arguments import DataArguments
-from ..data.corpus import check_corpus, load_news_corpus
+from ..data.corpus import check_corpus, load_corpus_entry
+from ..data.corpus_cache import locate_corpus
 from ..data.encoding import encode_corpus
 from ..data.labelled_data import load_labelled_dataset, load_labelled_files
 from ..data.sources import source_spec
@@ -75,16 +76,7 @@ def load_corpus(data_args: DataArguments) -> tuple[DatasetDict, str]:
         dataset = load_labelled_dataset(data_args.dataset, **columns, seed=data_args.split_seed)
         where = data_args.dataset
     else:
-        corpus = load_news_corpus(
-            data_args.source,
-            seed=data_args.split_seed,
-            group_by=data_args.group_by,
-            skip_malformed=data_args.skip_malformed,
-            column_order=data_args.column_order,
-            header=data_args.header,
-            quoting=data_args.quoting,
-            numeric_labels=data_args.numeric_labels,
-        )
+        corpus = load_corpus_entry(locate_corpus(data_args.corpus))
         dataset, where = corpus.dataset, source_spec(data_args.source)
         check_corpus(dataset, where)
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
