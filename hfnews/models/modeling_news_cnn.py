@@ -111,6 +111,8 @@ class NewsCNNForSequenceClassification(NewsCNNPreTrainedModel):
         attention_mask: torch.Tensor | None = None,
         labels: torch.LongTensor | None = None,
         return_dict: bool | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
     ) -> SequenceClassifierOutput | tuple:
         """Class scores, and the mean cross-entropy loss when `labels` are given, for a batch of token-id rows.
 
@@ -120,10 +122,17 @@ class NewsCNNForSequenceClassification(NewsCNNPreTrainedModel):
                 positions holding `config.pad_token_id` as padding (every position is real without a pad token).
             labels: `(batch,)` int64 class ids in `[0, config.num_labels)`.
             return_dict: a `SequenceClassifierOutput` when true (default: `config.return_dict`), else the tuple
-                `(loss, logits)`, or `(logits,)` without labels.
+                `(loss, logits)`, or `(logits,)` without labels (then `hidden_states` after them when asked).
+            output_hidden_states: also return the encoder's sentence vectors (default:
+                `config.output_hidden_states`): what the classifier reads, e.g. to plot headlines (NLP 100's t-SNE).
+            output_attentions: accepted as transformers models take it; these models have no attention, so
+                `attentions` is always `None`.
 
         Returns:
-            `logits`: `(batch, num_labels)` float32 (the weights' dtype); `loss`: a float32 scalar, or `None`.
+            `logits`: `(batch, num_labels)` float32 (the weights' dtype); `loss`: a float32 scalar, or `None`;
+            `hidden_states`: when asked, a 1-tuple of `(batch, output_size)` float32 encoder features (a recurrent
+            encoder's top-layer final states, both directions side by side; a convolutional one's max-pooled
+            filters), else `None`; `attentions`: `None`.
         """
         if attention_mask is None:
             pad_id = self.config.pad_token_id
@@ -131,6 +140,9 @@ class NewsCNNForSequenceClassification(NewsCNNPreTrainedModel):
         features = self.cnn(input_ids, attention_mask)  # (batch, output_size)
         logits = self.classifier(self.dropout(features))  # (batch, num_labels)
         loss = None if labels is None else self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
-        output = SequenceClassifierOutput(loss=loss, logits=logits)
+        if self.config.output_hidden_states if output_hidden_states is None else output_hidden_states:
+            output = SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=(features,))
+        else:
+            output = SequenceClassifierOutput(loss=loss, logits=logits)
         return_dict = self.config.return_dict if return_dict is None else return_dict
         return output if return_dict else output.to_tuple()
