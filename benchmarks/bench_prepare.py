@@ -149,8 +149,8 @@ def report_load(path: Path, tmp: Path) -> None:
 def report_script(path: Path, tmp: Path) -> None:
     """`scripts/prepare_data.py` end to end, cold then cached, and what starting Python and importing costs."""
     env = {**os.environ, "HFNEWS_CACHE": str(tmp / "script-cache")}
-    # What a cold run imports (a cached run imports neither hfnews.data.corpus nor datasets: hfnews.data.corpus_cache
-    # only).
+    # What a cold run imports (a cached run imports neither hfnews.data.corpus nor datasets, only
+    # hfnews.data.corpus_cache).
     imports, _ = run_python(["-c", "import hfnews.cli, hfnews.data.corpus"])
     cold, cached = (
         run_python([str(PREPARE_SCRIPT), "--source", str(path), "--output_dir", str(tmp / f"out-{run}")], env)[0]

@@ -13,10 +13,9 @@ Every figure is a whole process or a whole call, timed side by side with its ref
    clipping and epochs; per epoch the same numbers: training-split loss/accuracy on the same rows, validation
    loss/accuracy; the best epoch kept, scored on test and saved). Test accuracy on the dev corpus is printed for
    both, since a faster loop must not be a worse one.
-3. Bulk prediction: `hfnews.inference.prediction.predict_file` (read the file, classify, write JSON Lines) against a
-bare
-   batched tokenizer + forward loop over the same model and headlines, and `pipeline()` for reference, for the CNN
-   checkpoint of part 2, an RNN of `configs/rnn.yaml`'s shape and the packaged MiniLM BERT (random head).
+3. Bulk prediction: `hfnews.inference.prediction.predict_file` (read the file, classify, write JSON Lines) against
+   a bare batched tokenizer + forward loop over the same model and headlines, and `pipeline()` for reference, for the
+   CNN checkpoint of part 2, an RNN of `configs/rnn.yaml`'s shape and the packaged MiniLM BERT (random head).
 
 The table is printed and written into BENCHMARKS.md as its "Speed" section (the rest of the file is left alone).
 """
