@@ -120,20 +120,32 @@ def predict_file(
     model,
     tokenizer,
     input_file: str | os.PathLike,
-    output_file: str | os.PathLike,
+    output_file: str | os.PathLike | None,
     text_column_name: str = TEXT_COLUMN,
     batch_size: int = 256,
     progress: bool = True,
 ) -> int:
-    """Classify every line of `input_file` (see `read_texts`) into `output_file` (see `write_predictions`).
+    """Classify every line of `input_file` (see `read_texts`) into `output_file` (see `write_predictions`), or, when
+    `output_file` is None, print one line per input to stdout, in order (`format_prediction`).
 
     Returns the number of rows written. Raises `HfnewsError` for unreadable input or an unknown output format,
     before any model work.
     """
-    output_suffix(output_file)
+    if output_file is not None:
+        output_suffix(output_file)
     texts = read_texts(input_file, text_column_name)
     if not texts:
         raise HfnewsError(f"{input_file} holds no headlines")
     scores = classify(model, tokenizer, texts, batch_size=batch_size, progress=progress)
-    write_predictions(output_file, texts, [best for (best,) in top_labels(scores, model.config.id2label)])
+    best = [best for (best,) in top_labels(scores, model.config.id2label)]
+    if output_file is None:
+        for text, label in zip(texts, best):
+            print(format_prediction(text, [label]))
+    else:
+        write_predictions(output_file, texts, best)
     return len(texts)
+
+
+def format_prediction(text: str, labels: Sequence[tuple[str, float]]) -> str:
+    """One screen line: each `(label, score)` as `label 0.987`, comma-separated, then a tab and the text."""
+    return ", ".join(f"{label} {score:.3f}" for label, score in labels) + f"\t{text}"

@@ -2,6 +2,7 @@
 
 python scripts/predict.py --model runs/cnn --texts "Fed raises interest rates" "Apple unveils a new iPhone"
 python scripts/predict.py --model runs/cnn --input_file headlines.txt --output_file predictions.jsonl
+python scripts/predict.py --model runs/cnn --input_file headlines.txt   # one line per headline on the screen
 python scripts/predict.py --model runs/cnn --input_file news.csv --text_column_name title --output_file out.csv
 
 The batched loop of `hfnews.prediction` classifies 2.5 to 3 times as many headlines per second as `pipeline()` for
@@ -16,7 +17,7 @@ from transformers import HfArgumentParser
 from hfnews.cli import parse_dataclasses, run_cli
 from hfnews.errors import HfnewsError
 from hfnews.factory import load_model, load_tokenizer
-from hfnews.prediction import TEXT_COLUMN, classify, output_suffix, predict_file, top_labels
+from hfnews.prediction import TEXT_COLUMN, classify, format_prediction, output_suffix, predict_file, top_labels
 
 
 @dataclass
@@ -31,7 +32,10 @@ class PredictArguments:
     )
     output_file: str | None = field(
         default=None,
-        metadata={"help": "Where --input_file's predictions go, one row per line: .jsonl, .csv or .tsv."},
+        metadata={
+            "help": "Where --input_file's predictions go, one row per line: .jsonl, .csv or .tsv (default: the "
+            "screen, one line per headline)."
+        },
     )
     text_column_name: str = field(
         default=TEXT_COLUMN, metadata={"help": "The column (CSV/TSV header, JSON key) holding the headline."}
@@ -41,9 +45,9 @@ class PredictArguments:
 
     def __post_init__(self) -> None:
         if (self.texts is None) == (self.input_file is None):
-            raise HfnewsError("pass either --texts or --input_file (with --output_file)")
-        if (self.input_file is None) != (self.output_file is None):
-            raise HfnewsError("--input_file and --output_file go together")
+            raise HfnewsError("pass either --texts or --input_file")
+        if self.output_file is not None and self.input_file is None:
+            raise HfnewsError("--output_file holds the predictions of --input_file: pass --input_file too")
         if self.output_file is not None:
             output_suffix(self.output_file)
         if self.batch_size < 1 or self.top_k < 1:
@@ -58,11 +62,12 @@ def main() -> None:
         rows = predict_file(
             model, tokenizer, args.input_file, args.output_file, args.text_column_name, args.batch_size
         )
-        print(f"{rows} predictions written to {args.output_file}")
+        if args.output_file is not None:
+            print(f"{rows} predictions written to {args.output_file}")
         return
     scores = classify(model, tokenizer, args.texts, batch_size=args.batch_size, progress=False)
     for text, labels in zip(args.texts, top_labels(scores, model.config.id2label, args.top_k)):
-        print(", ".join(f"{label} {score:.3f}" for label, score in labels) + f"\t{text}")
+        print(format_prediction(text, labels))
 
 
 if __name__ == "__main__":
