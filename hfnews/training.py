@@ -262,7 +262,8 @@ def set_torch_threads(threads: int | None) -> None:
     """Compute with `threads` CPU threads (None: keep torch's choice) and print the count the run uses."""
     if threads is not None:
         torch.set_num_threads(threads)
-    print(f"torch threads: {torch.get_num_threads()}" + ("" if threads is not None else " (torch's default)"))
+    unset = " (--torch_threads not set: the process's current setting)"
+    print(f"torch threads: {torch.get_num_threads()}" + ("" if threads is not None else unset))
 
 
 def prepare_experiment(
