@@ -128,7 +128,7 @@ def predict_file(
     """Classify every line of `input_file` (see `read_texts`) into `output_file` (see `write_predictions`), or, when
     `output_file` is None, print one line per input to stdout, in order (`format_prediction`).
 
-    Returns the number of rows written. Raises `HfnewsError` for unreadable input or an unknown output format,
+    Returns the number of headlines classified. Raises `HfnewsError` for unreadable input or an unknown output format,
     before any model work.
     """
     if output_file is not None:
