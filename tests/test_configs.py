@@ -5,10 +5,12 @@ from enum import Enum
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
 from hfnews.data.arguments import DataArguments
+from hfnews.errors import HfnewsError
 from hfnews.models.arguments import ModelArguments
 from hfnews.training.arguments import CONFIG_DIR, TRAINING_DEFAULTS, RunArguments, parse_train_args
 
@@ -98,3 +100,24 @@ def test_unknown_config_key_is_rejected_with_its_name(tmp_path):
 
 def test_output_dir_defaults_to_runs_model(tmp_path):
     assert parse_train_args(["--model", "tiny"])[3].output_dir == str(Path("runs") / "tiny")
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda path: path.stem)
+def test_word_id_configs_compute_with_one_thread_unless_told(path, capsys):
+    from hfnews.training.run import set_torch_threads  # imports torch and transformers' Trainer
+
+    model_args = parse_train_args(["--config", str(path)])[1]
+    assert model_args.torch_threads == (None if model_args.architecture == "bert" else 1)
+    assert parse_train_args(["--config", str(path), "--torch_threads", "2"])[1].torch_threads == 2
+    before = torch.get_num_threads()
+    try:
+        set_torch_threads(model_args.torch_threads)
+        assert torch.get_num_threads() == (before if model_args.torch_threads is None else 1)
+        assert capsys.readouterr().out.startswith(f"torch threads: {torch.get_num_threads()}")
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_torch_threads_must_be_positive():
+    with pytest.raises(HfnewsError, match="torch_threads must be a positive number, got 0"):
+        parse_train_args(["--model", "cnn", "--torch_threads", "0"])

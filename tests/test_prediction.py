@@ -145,6 +145,17 @@ def test_predict_file_one_row_per_line(cnn_folder, tmp_path):
     assert [(row["label"], row["score"]) for row in rows] == [best for (best,) in expected]
 
 
+def test_predict_file_without_output_file_prints_one_line_per_input(cnn_folder, tmp_path, capsys):
+    _, model, tokenizer = loaded(cnn_folder)
+    lines = [HEADLINES[1], "", HEADLINES[2]]
+    (tmp_path / "in.txt").write_text("\n".join(lines) + "\n")
+    assert predict_file(model, tokenizer, tmp_path / "in.txt", None, progress=False) == 3
+    expected = top_labels(classify(model, tokenizer, lines, progress=False), model.config.id2label)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [f"{label} {score:.3f}\t{text}" for text, ((label, score),) in zip(lines, expected)]
+    assert list(tmp_path.iterdir()) == [tmp_path / "in.txt"]  # nothing written
+
+
 def test_bert_pipeline_truncates_long_text_by_default(bert_folder):
     classifier, model, tokenizer = loaded(bert_folder)
     assert max_input_length(tokenizer) == 32
@@ -226,6 +237,16 @@ def test_predict_script_file_to_csv_with_progress(cnn_folder, tmp_path):
     assert rows[0] == "text,label,score"
     assert [row.rsplit(",", 2)[0] for row in rows[1:]] == lines
     assert {row.rsplit(",", 2)[1] for row in rows[1:]} <= set(LABEL_NAMES)
+
+
+@pytest.mark.slow
+def test_predict_script_input_file_to_the_screen(cnn_folder, tmp_path):
+    (tmp_path / "in.txt").write_text(f"{HEADLINES[0]}\n{HEADLINES[5]}\n")
+    done = run_predict("--model", str(cnn_folder), "--input_file", str(tmp_path / "in.txt"))
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.splitlines()
+    assert [line.split("\t")[1] for line in printed] == [HEADLINES[0], HEADLINES[5]]
+    assert all(line.split(" ")[0] in LABEL_NAMES for line in printed)
 
 
 @pytest.mark.slow

@@ -241,21 +241,33 @@ def write_predictions(path: str | os.PathLike, texts: Sequence[str], labels: Seq
             writer.writerows(rows)
 
 
+def format_prediction(text: str, labels: Sequence[tuple[str, float]]) -> str:
+    """One screen line: each `(label, score)` as `label 0.987`, comma-separated, then a tab and the text."""
+    return ", ".join(f"{label} {score:.3f}" for label, score in labels) + f"\t{text}"
+
+
 def label_file(
     input_file: str | os.PathLike,
-    output_file: str | os.PathLike,
+    output_file: str | os.PathLike | None,
     best_labels: Callable[[list[str]], list[tuple[str, float]]],
     text_column_name: str = TEXT_COLUMN,
 ) -> int:
     """Read `input_file` (see `read_texts`), label its texts with `best_labels` (texts -> one (label, score) per
-    text, in order) and write `output_file` (see `write_predictions`); returns the number of rows written.
+    text, in order) and write `output_file` (see `write_predictions`), or print one `format_prediction` line per text
+    when `output_file` is None; returns the number of texts labelled.
 
     Raises:
         HfnewsError: for unreadable or empty input or an unknown output format, before `best_labels` runs.
     """
-    output_suffix(output_file)
+    if output_file is not None:
+        output_suffix(output_file)
     texts = read_texts(input_file, text_column_name)
     if not texts:
         raise HfnewsError(f"{input_file} holds no headlines")
-    write_predictions(output_file, texts, best_labels(texts))
+    labels = best_labels(texts)
+    if output_file is None:
+        for text, label in zip(texts, labels):
+            print(format_prediction(text, [label]))
+    else:
+        write_predictions(output_file, texts, labels)
     return len(texts)

@@ -52,12 +52,13 @@ def predict_file(
     model,
     tokenizer,
     input_file: str | os.PathLike,
-    output_file: str | os.PathLike,
+    output_file: str | os.PathLike | None,
     text_column_name: str = TEXT_COLUMN,
     batch_size: int = 256,
     progress: bool = True,
 ) -> int:
-    """Classify every line of `input_file` (see `read_texts`) into `output_file` (see `write_predictions`).
+    """Classify every line of `input_file` (see `read_texts`) into `output_file` (see `write_predictions`), or print
+    one line per headline when `output_file` is None (`hfnews.data.text_files.label_file`).
 
     Returns the number of rows written. Raises `HfnewsError` for unreadable or empty input or an unknown output
     format, before any model work.

@@ -48,6 +48,12 @@ class ModelArguments:
         },
     )
     freeze_embeddings: bool = field(default=False, metadata={"help": "Keep the embedding fixed during training."})
+    # The word-ID configs set 1: small models wait on thread synchronisation more than they compute, so one thread per
+    # process trained several times faster on a busy 2-core machine (README, "Quick start").
+    torch_threads: int | None = field(
+        default=None,
+        metadata={"help": "CPU threads torch computes with (torch.set_num_threads); default: torch's own choice."},
+    )
     teacher_name_or_path: str | None = field(
         default=None,
         metadata={
@@ -96,6 +102,8 @@ class ModelArguments:
             raise HfnewsError("architecture bert needs --model_name_or_path (a BERT folder or Hub id)")
         if self.architecture == "bert" and self.vectors is not None:
             raise HfnewsError("--vectors initialises rnn/cnn embeddings; bert brings its own")
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise HfnewsError(f"torch_threads must be a positive number, got {self.torch_threads}")
         if not 0 <= self.distill_alpha <= 1:
             raise HfnewsError(f"distill_alpha must lie in [0, 1], got {self.distill_alpha}")
         if not self.distill_temperature > 0:

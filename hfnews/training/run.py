@@ -113,10 +113,19 @@ def resolve_resume(args: TrainingArguments) -> str | None:
     return value
 
 
+def set_torch_threads(threads: int | None) -> None:
+    """Compute with `threads` CPU threads (None: keep torch's choice) and print the count the run uses."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    unset = " (--torch_threads not set: the process's current setting)"
+    print(f"torch threads: {torch.get_num_threads()}" + ("" if threads is not None else unset))
+
+
 def prepare_experiment(
     model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments
 ) -> Experiment:
     """Load the corpus, build the tokenizer and the model, and encode every split."""
+    set_torch_threads(model_args.torch_threads)
     set_seed(training_args.seed)
     dataset, source = load_corpus(data_args)
     label_names = dataset["train"].features["label"].names  # a ClassLabel for every input (see load_corpus)
