@@ -17,6 +17,10 @@ Every figure is a whole process or a whole call, timed side by side with its ref
    a bare batched tokenizer + forward loop over the same model and headlines, and `pipeline()` for reference, for the
    CNN checkpoint of part 2, an RNN of `configs/rnn.yaml`'s shape and the packaged MiniLM BERT (random head).
 
+4. Training steps: the per-step time of `NewsTrainer.train()` against the bare PyTorch loop a user would write (the
+   same model, rows, batch size, optimizer and clipping), for `problem82` (one headline per step) and `problem87`,
+   timed over `--steps` steps in processes of their own, setup excluded.
+
 The table is printed and written into BENCHMARKS.md as its "Speed" section (the rest of the file is left alone).
 """
 
@@ -73,13 +77,13 @@ def timed(command: list[str], log: Path | None = None, env: dict[str, str] | Non
     return seconds, text
 
 
-def side_by_side(name_a: str, run_a, name_b: str, run_b, repeats: int) -> dict[str, list]:
-    """Alternate two measurements `repeats` times each; every call returns (seconds, anything)."""
+def side_by_side(name_a: str, run_a, name_b: str, run_b, repeats: int, unit: str = "s") -> dict[str, list]:
+    """Alternate two measurements `repeats` times each; every call returns (a time in `unit`, anything)."""
     results: dict[str, list] = {name_a: [], name_b: []}
     for repeat in range(repeats):
         for name, run in ((name_a, run_a), (name_b, run_b)):
             results[name].append(run(repeat))
-            print(f"  {name}: {results[name][-1][0]:.2f} s", flush=True)
+            print(f"  {name}: {results[name][-1][0]:.2f} {unit}", flush=True)
     return results
 
 
@@ -275,6 +279,83 @@ def bench_training(source: str, work: Path, repeats: int, epochs: int | None) ->
     ], work / "train_0"
 
 
+def step_side(side: str, config: str, source: str, steps: int) -> None:
+    """Time `steps` training steps of a named config on one torch thread, printing `ms/step X`: the one Trainer
+    (`side` "trainer": `NewsTrainer.train()` with no evaluation, checkpoint or log) or the bare PyTorch loop a user
+    would write (`side` "loop": the same model, rows, batch size, SGD or AdamW and clipping), both from the same
+    `prepare_experiment`. Only the loop is timed, setup excluded."""
+    import itertools
+
+    import torch
+    import torch.nn.functional as F
+    from torch.nn.utils.rnn import pad_sequence
+
+    from hfnews.training.arguments import parse_train_args
+    from hfnews.training.run import prepare_experiment
+    from hfnews.training.trainer import build_trainer
+
+    torch.set_num_threads(1)
+    out = tempfile.mkdtemp(prefix="hfnews_steps_")
+    quiet = ["--eval_strategy", "no", "--save_strategy", "no", "--load_best_model_at_end", "false",
+             "--logging_strategy", "no", "--report_to", "none"]  # fmt: skip
+    _, model_args, data_args, args = parse_train_args(
+        ["--model", config, "--source", source, "--output_dir", out, "--max_steps", str(steps), *quiet]
+    )
+    experiment = prepare_experiment(model_args, data_args, args)
+    if side == "trainer":
+        trainer = build_trainer(experiment, args)
+        started = time.perf_counter()
+        trainer.train()
+    else:
+        model, pad = experiment.model.train(), experiment.tokenizer.pad_token_id
+        rows = [(torch.tensor(row["input_ids"]), row["label"]) for row in experiment.encoded["train"]]
+
+        def collate(batch):
+            ids = pad_sequence([ids for ids, _ in batch], batch_first=True, padding_value=pad)
+            return ids, ids != pad, torch.tensor([label for _, label in batch])
+
+        loader = torch.utils.data.DataLoader(
+            rows, batch_size=args.per_device_train_batch_size, shuffle=True, collate_fn=collate
+        )
+        optimizer = (torch.optim.SGD if args.optim == "sgd" else torch.optim.AdamW)(
+            model.parameters(), lr=args.learning_rate
+        )
+        started = time.perf_counter()
+        for ids, mask, labels in itertools.islice(itertools.cycle(loader), steps):
+            loss = F.cross_entropy(model(input_ids=ids, attention_mask=mask).logits, labels)
+            loss.backward()
+            if args.max_grad_norm:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            optimizer.step()
+            optimizer.zero_grad()
+    print(f"ms/step {(time.perf_counter() - started) / steps * 1000:.3f}")
+
+
+def bench_steps(source: str, work: Path, repeats: int, steps: int) -> list[dict]:
+    """Per-step time of the one Trainer against the bare loop for problems 82 (one headline per step) and 87."""
+    rows = []
+    for config, target in (("problem82", 1.3), ("problem87", None)):
+        print(f"steps: {config}, the Trainer vs the bare loop, {steps} steps", flush=True)
+
+        def side(name: str, config: str = config):
+            def run(repeat: int) -> tuple[float, str]:
+                command = [sys.executable, __file__, "--step_side", name, "--config", config, "--steps", str(steps),
+                           "--source", source]  # fmt: skip
+                _, output = timed(command, work / f"{config}_{name}_{repeat}.log", TRAINING_ENV)
+                return float(re.findall(r"ms/step (\d+\.\d+)", output)[-1]), output
+
+            return run
+
+        results = side_by_side("Trainer", side("trainer"), "bare loop", side("loop"), repeats, unit="ms/step")
+        ours, ref = median_seconds(results["Trainer"]), median_seconds(results["bare loop"])  # milliseconds here
+        rows.append({
+            "figure": f"`{config}` training step", "hfnews": f"{ours:.2f} ms", "ratio": ours / ref,
+            "reference": f"{ref:.2f} ms (bare PyTorch loop)", "target": "-" if target is None else f"<= {target}",
+            "note": f"ms per step, median; {steps} steps, 1 torch thread, setup excluded",
+        })  # fmt: skip
+    return rows
+
+
 def bench_bulk(source: str, cnn_folder: Path, work: Path, repeats: int) -> list[dict]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -403,14 +484,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", default=str(DEFAULT_SOURCE), help="the corpus (newsCorpora-dev.csv)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side (the median counts)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=("startup", "prepare", "training", "bulk"))
+    parser.add_argument("--skip", nargs="*", default=[], choices=("startup", "prepare", "training", "steps", "bulk"))
+    parser.add_argument("--steps", type=int, default=2000, help="training steps timed per run in the steps part")
     parser.add_argument("--report", default=str(ROOT / "BENCHMARKS.md"), help="Markdown file to write into")
     parser.add_argument("--cnn_folder", help="a CNN checkpoint for the start-up and bulk figures (default: part 2's)")
     parser.add_argument("--epochs", type=int, help="train both sides for this many epochs (default: the config's)")
     parser.add_argument("--hand_loop", metavar="OUTPUT_DIR", help=argparse.SUPPRESS)  # the child process of part 2
+    parser.add_argument(
+        "--step_side", choices=("trainer", "loop"), help=argparse.SUPPRESS
+    )  # a child of the steps part
+    parser.add_argument("--config", default="problem82", help=argparse.SUPPRESS)
     cli = parser.parse_args()
     if cli.hand_loop:
         hand_loop(cli.source, cli.hand_loop, cli.epochs)
+        return
+    if cli.step_side:
+        step_side(cli.step_side, cli.config, cli.source, cli.steps)
         return
     rows = []
     with tempfile.TemporaryDirectory(prefix="hfnews_speed_") as tmp:
@@ -420,6 +509,8 @@ def main() -> None:
             training_rows, trained = bench_training(cli.source, work, cli.repeats, cli.epochs)
             rows += training_rows
             cnn_folder = cnn_folder or trained
+        if "steps" not in cli.skip:
+            rows += bench_steps(cli.source, work, cli.repeats, cli.steps)
         elif cnn_folder is None:
             cnn_folder = work / "cnn"
             timed([sys.executable, "scripts/train.py", "--model", "tiny", "--source", cli.source,
