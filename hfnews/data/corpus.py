@@ -1,23 +1,22 @@
 """The corpus of problem 50 as a `datasets.DatasetDict`: five publishers, shuffled with a seed, split 80/10/10.
 
-Preparing is cached under a key made of the source's bytes and the options (`hfnews.data.corpus_cache`), so the same source
-and options give the same `DatasetDict` on any machine, and a second preparation only reads the cache.
+Preparing is cached under a key made of the source's bytes and the options (`hfnews.data.corpus_cache`), so the
+same source and options give the same `DatasetDict` on any machine, and a second preparation only reads the cache.
 """
 
 import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
 
-from .corpus_cache import REPORT_NAME, SAVED_CORPUS, CorpusEntry, CorpusOptions, locate_corpus, log_layout, read_report
 from ..errors import HfnewsError
 from ..integrity import MANIFEST_NAME, DamagedFileError, check_json, staged_folder, write_manifest
+from .corpus_cache import REPORT_NAME, SAVED_CORPUS, CorpusEntry, CorpusOptions, locate_corpus, log_layout, read_report
 from .rows import all_skipped_error
 from .sources import CATEGORIES, LABEL_NAMES, NLP100_SPLIT_FILES, PUBLISHERS, LayoutOptions, SourceRows, read_source
 

@@ -2,9 +2,9 @@
 that a preparation the cache already holds costs little more than hashing the source and checking files.
 
 An entry is a folder named by a hash of the source's bytes and the options. `dataset/` holds exactly what
-`hfnews.data.corpus.save_corpus` writes (the DatasetDict and `nlp100/*.txt`), `report.json` what preparing reported (rows
-skipped and read, the layout lines, the split table, the titles leaking into evaluation), and `manifest.json` every
-file's checksum (`hfnews.integrity`), so a damaged entry is rebuilt, never reused.
+`hfnews.data.corpus.save_corpus` writes (the DatasetDict and `nlp100/*.txt`), `report.json` what preparing reported
+(rows skipped and read, the layout lines, the split table, the titles leaking into evaluation), and `manifest.json`
+every file's checksum (`hfnews.integrity`), so a damaged entry is rebuilt, never reused.
 """
 
 import json
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import xxhash
 
-from .download import cache_root
 from ..errors import HfnewsError
 from ..integrity import MANIFEST_NAME, DamagedFileError, check_json, file_checksum, update_with_file, verify_manifest
+from .download import cache_root
 from .sources import LayoutOptions, resolve_source, source_files
 
 
@@ -114,7 +114,8 @@ def read_report(folder: Path) -> dict:
 
 
 def cached_report(entry: CorpusEntry) -> dict | None:
-    """`read_report` of the entry, or None when it is absent or damaged (`hfnews.data.corpus` then warns and rebuilds it)."""
+    """`read_report` of the entry, or None when it is absent or damaged (`hfnews.data.corpus` then warns and
+    rebuilds it)."""
     if not entry.folder.is_dir():
         return None
     try:

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
 
-from .corpus import SPLITS, format_split_table
 from ..errors import HfnewsError
+from .corpus import SPLITS, format_split_table
 from .text_files import TABLE_DELIMITERS, read_records
 
 
@@ -66,9 +66,9 @@ def load_labelled_files(
 
 
 def _read_file(path: Path, text_column: str, label_column: str) -> tuple[Dataset, list[int | None]]:
-    """The rows of a labelled file (`hfnews.data.text_files.read_records`, blank lines skipped) as a Dataset of its text
-    and label columns, and each row's line number. Cells of a CSV/TSV file stay strings, except a label column whose
-    every filled cell is an integer (SST-2's 0/1, AG News' 1..4), read as integers; an empty cell is missing.
+    """The rows of a labelled file (`hfnews.data.text_files.read_records`, blank lines skipped) as a Dataset of its
+    text and label columns, and each row's line number. Cells of a CSV/TSV file stay strings, except a label column
+    whose every filled cell is an integer (SST-2's 0/1, AG News' 1..4), read as integers; an empty cell is missing.
 
     Raises:
         HfnewsError: for an empty file, a header without rows, a missing column, or what `read_records` refuses.

@@ -4,9 +4,9 @@ The official `newsCorpora.csv` is tab-separated with no quoting: titles may star
 split on tabs line by line and never handed to a CSV reader (which would merge lines); LF or CRLF line ends, a UTF-8
 byte-order mark and blank lines are accepted. Kaggle's `uci-news-aggregator.csv` (the same columns, comma-separated
 under a header line, CSV quoting) is real CSV and is read with the `csv` module; it is recognised by its header, also
-inside a zip. A folder of split files is read by `hfnews.data.split_files`. Every row is checked; a bad one stops the run
-with the file, the line number and what is wrong, unless the caller asks to skip such rows, in which case each skipped
-line is reported.
+inside a zip. A folder of split files is read by `hfnews.data.split_files`. Every row is checked; a bad one stops the
+run with the file, the line number and what is wrong, unless the caller asks to skip such rows, in which case each
+skipped line is reported.
 """
 
 import codecs
@@ -22,10 +22,19 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..errors import HfnewsError
 from .download import OFFICIAL_CSV_NAME as CSV_NAME
 from .download import OFFICIAL_CSV_SHA256, OFFICIAL_CSV_SIZE, OFFICIAL_ZIP_URL, ChecksumError, download
-from ..errors import HfnewsError
-from .rows import CATEGORIES, COLUMNS, LABEL_NAMES, PUBLISHERS, MalformedRowError, SourceRows, check_corpus_fields, check_title
+from .rows import (
+    CATEGORIES,
+    COLUMNS,
+    LABEL_NAMES,
+    PUBLISHERS,
+    MalformedRowError,
+    SourceRows,
+    check_corpus_fields,
+    check_title,
+)
 from .split_files import LayoutOptions, read_split_folder, split_file_paths
 
 

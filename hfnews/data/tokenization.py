@@ -9,9 +9,8 @@ The normaliser and the pre-tokeniser live inside the saved `tokenizer.json`, so 
 loaded in another process all split and lower-case a title in exactly the same way.
 """
 
-from collections.abc import Callable, Iterable, Sequence
-
 import logging
+from collections.abc import Callable, Iterable, Sequence
 
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 from transformers import BatchEncoding, PreTrainedTokenizerBase, PreTrainedTokenizerFast
