@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import torch
-from model_helpers import HEADLINES, headline_tokenizer, randomize_biases, tiny_model
+from model_helpers import HEADLINES, randomize_biases, save_word_model
 from transformers import BertConfig, BertForSequenceClassification
 
 from hfnews.data.corpus import LABEL_NAMES
@@ -18,15 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # A word-ID title longer than any the tiny models saw, and a BERT text past its 512-token limit.
 LONG_TEXT = " ".join(HEADLINES * 120)
 TEXTS = ["", *HEADLINES, "an unseen zyzzyva word", LONG_TEXT]
-
-
-def save_word_model(folder: Path, kind: str, **config_kwargs) -> Path:
-    """A tiny random CNN or RNN with random biases and the headline tokenizer, saved to `folder`."""
-    tokenizer = headline_tokenizer()
-    model = tiny_model(kind, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **config_kwargs)
-    randomize_biases(model).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 def save_tiny_bert(folder: Path) -> Path:

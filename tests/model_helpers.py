@@ -196,3 +196,12 @@ def save_tiny_bert(folder: Path, label_names: list[str]) -> Path:
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def save_word_model(folder: Path, kind: str, **config_kwargs) -> Path:
+    """A tiny random CNN or RNN with random biases and the headline tokenizer, saved to `folder`."""
+    tokenizer = headline_tokenizer()
+    model = tiny_model(kind, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **config_kwargs)
+    randomize_biases(model).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -137,7 +137,8 @@ def test_bench_optim_prints_both_step_times_and_their_ratio_per_config():
 def test_deploy_report_has_every_backend(tmp_path):
     import json
 
-    from inference_helpers import HEADLINES, child_env, save_word_model
+    from inference_helpers import HEADLINES, child_env
+    from model_helpers import save_word_model
 
     folder = save_word_model(tmp_path / "cnn", "cnn")
     records = [{"text": text, "gold": "business"} for text in HEADLINES]

@@ -6,7 +6,8 @@ import socket
 
 import pytest
 from helpers import requires_extra
-from inference_helpers import HEADLINES, ROOT, export_word_model, save_word_model, start_script, stop
+from inference_helpers import HEADLINES, ROOT, export_word_model, start_script, stop
+from model_helpers import save_word_model
 
 from hfnews.inference.demo import FALLBACK_EXAMPLES, example_headlines, model_names
 

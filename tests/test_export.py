@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 from helpers import requires_extra
-from inference_helpers import TEXTS, save_tiny_bert, save_word_model
-from model_helpers import PAD_ID, padded_batch, randomize_biases, tiny_model
+from inference_helpers import TEXTS, save_tiny_bert
+from model_helpers import PAD_ID, padded_batch, randomize_biases, save_word_model, tiny_model
 
 from hfnews.errors import HfnewsError
 from hfnews.inference.exportable_rnn import ExportableNewsRNN

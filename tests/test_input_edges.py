@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers import SHARED_DATA, TINY_TITLES
-from model_helpers import headline_tokenizer, randomize_biases, tiny_model
+from model_helpers import save_word_model
 from training_helpers import TRAIN_SCRIPT, train, train_error, write_tiny_corpus
 
 from hfnews.data.labelled_data import load_labelled_files
@@ -29,12 +29,7 @@ LABELLED = [(title, {"b": "business", "t": "tech", "e": "fun", "m": "health"}[co
 
 @pytest.fixture(scope="module")
 def cnn_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("cnn")
-    tokenizer = headline_tokenizer()
-    model = tiny_model("cnn", vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)
-    randomize_biases(model).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_word_model(tmp_path_factory.mktemp("cnn"), "cnn")
 
 
 def run_script(monkeypatch: pytest.MonkeyPatch, script: str, *args) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from model_helpers import HEADLINES, headline_tokenizer, randomize_biases, tiny_model
+from model_helpers import HEADLINES, headline_tokenizer, randomize_biases, save_word_model, tiny_model
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizer, pipeline
 
 from hfnews.data.corpus import LABEL_NAMES
@@ -23,12 +23,7 @@ BERT_WORDS = sorted({word for headline in HEADLINES for word in headline.lower()
 @pytest.fixture(scope="module")
 def cnn_folder(tmp_path_factory) -> Path:
     """A saved CNN with random weights (biases too, so an empty title still gets a definite label)."""
-    folder = tmp_path_factory.mktemp("cnn")
-    tokenizer = headline_tokenizer()
-    model = tiny_model("cnn", vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)
-    randomize_biases(model).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_word_model(tmp_path_factory.mktemp("cnn"), "cnn")
 
 
 @pytest.fixture(scope="module")
