@@ -6,9 +6,14 @@ The handed cases of `../shared/cases/` (`predict_tsv_quoted_titles`, `predict_cr
 independent reading of their bytes.
 """
 
+import bz2
+import gzip
+import io
 import json
+import lzma
 import runpy
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -130,9 +135,15 @@ def test_every_line_end_reads_the_same_rows_for_prediction_and_training(tmp_path
     ("encode", "message"),
     [
         (lambda text: text.encode("utf-16"), r"is UTF-16 text .*save it as UTF-8"),
+        (lambda text: text.encode("utf-16-le"), r"is UTF-16 text .*save it as UTF-8"),  # no byte-order mark
         (lambda text: codecs_cp932(text), r"line 3: not UTF-8 text .*Shift-JIS/cp932"),
+        (lambda text: zipped(text), r"is a zip archive \(an \.xlsx/\.docx file is one\), not a text file"),
+        (lambda text: gzip.compress(text.encode()), r"is gzip-compressed, not a text file: .*decompress it"),
+        (lambda text: bz2.compress(text.encode()), r"is bzip2-compressed, not a text file"),
+        (lambda text: lzma.compress(text.encode()), r"is xz-compressed, not a text file"),
+        (lambda text: text.encode().replace(b"Fed", b"F\x00d"), r"holds NUL bytes, so it is binary"),
     ],
-    ids=["utf-16", "cp932"],
+    ids=["utf-16", "utf-16-le-no-bom", "cp932", "zip", "gzip", "bzip2", "xz", "nul"],
 )
 def test_a_file_that_is_not_utf8_is_one_error_naming_the_encoding(tmp_path, encode, message):
     text = "text,label\nFed holds rates,b\n日経平均が上昇,b\nApple unveils iPhone,t\n"
@@ -145,6 +156,14 @@ def test_a_file_that_is_not_utf8_is_one_error_naming_the_encoding(tmp_path, enco
 
 def codecs_cp932(text: str) -> bytes:
     return text.encode("cp932")
+
+
+def zipped(text: str) -> bytes:
+    """`text` as the one member of a zip archive, as an .xlsx workbook is a zip of XML files."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("rows.csv", text)
+    return buffer.getvalue()
 
 
 def test_a_text_column_of_numbers_stays_text_and_row_numbers_count_blank_lines(tmp_path):

@@ -9,9 +9,10 @@ read through here, so a file means the same thing to each of them:
     `.jsonl`, `.json`       one JSON object per line (a `.json` file may also hold one JSON array of objects);
     any other name          plain text, one headline per line (`read_texts` only).
 
-Every file is decoded as UTF-8 (a byte-order mark dropped); UTF-16 (Excel's "Unicode Text") and other encodings
-(cp932, Latin-1) are refused in one line that names the file, the line and the encoding problem. Lines end in LF,
-CRLF or CR alone (old Mac, Excel for Mac's CSV); line numbers count every line, blank ones included. Cells stay the
+Every file is decoded as UTF-8 (a byte-order mark dropped); UTF-16 (Excel's "Unicode Text") and other encodings (cp932,
+Latin-1) are refused in one line that names the file, the line and the encoding problem, and so are archives,
+compressed files and workbooks (`.xlsx`, `.gz`; told by their leading bytes) and binary files. Lines end in LF, CRLF or
+CR alone (old Mac, Excel for Mac's CSV); line numbers count every line, blank ones included. Cells stay the
 strings they are in the file (`007` stays `007`); only an empty cell is missing.
 
 `label_file` reads such a file, labels its texts with any backend and writes one prediction row per text
@@ -39,6 +40,15 @@ RECORD_SUFFIXES = (*TABLE_DELIMITERS, *JSON_SUFFIXES)  # what `read_records` rea
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _MAX_FIELD = 2**31 - 1  # the largest a C long holds everywhere
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# Leading bytes of files users hand over by mistake (each format's published signature).
+_BINARY_MAGIC = {
+    re.compile(rb"PK\x03\x04"): "a zip archive (an .xlsx/.docx file is one)",
+    re.compile(rb"\x1f\x8b"): "gzip-compressed",
+    re.compile(rb"BZh[1-9]1AY&SY"): "bzip2-compressed",
+    re.compile(rb"\xfd7zXZ\x00"): "xz-compressed",
+    re.compile(rb"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"): "an Excel .xls workbook (OLE2)",
+}
+_TEXT_FORMATS = "give a UTF-8 .csv, .tsv, .jsonl or .txt file (decompress it, or save the sheet as CSV UTF-8)"
 
 
 @dataclass
@@ -56,14 +66,23 @@ def decode_text(path: Path, data: bytes) -> str:
     """`data` decoded as UTF-8, a leading byte-order mark dropped.
 
     Raises:
-        HfnewsError: for UTF-16 (a UTF-16 byte-order mark, or NUL bytes, which UTF-8 text never holds) and for bytes
-            that are not UTF-8, naming the line (Shift-JIS/cp932 or Latin-1 are the usual cause).
+        HfnewsError: for an archive or compressed file (zip, which an `.xlsx` workbook is, gzip, bzip2, xz, an `.xls`
+            workbook; told by its leading magic bytes), for UTF-16 (a UTF-16 byte-order mark, or NUL in half the even
+            or half the odd positions of the first 4 KiB, as Latin text in UTF-16 has it), for other bytes holding NUL
+            (binary; UTF-8 text never holds NUL) and for bytes that are not UTF-8, naming the line (Shift-JIS/cp932 or
+            Latin-1 are the usual cause).
     """
-    if data.startswith(_UTF16_BOMS) or b"\x00" in data[:4096]:
+    for magic, kind in _BINARY_MAGIC.items():
+        if magic.match(data):
+            raise HfnewsError(f"{path} is {kind}, not a text file: {_TEXT_FORMATS}")
+    head = data[:4096]
+    if data.startswith(_UTF16_BOMS) or _looks_utf16(head):
         raise HfnewsError(
             f'{path} is UTF-16 text (Excel\'s "Unicode Text" saves it), not UTF-8: save it as UTF-8 '
             "(Excel: CSV UTF-8) or convert it with iconv -f UTF-16 -t UTF-8"
         )
+    if b"\x00" in head:
+        raise HfnewsError(f"{path} holds NUL bytes, so it is binary, not a text file: {_TEXT_FORMATS}")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -72,6 +91,13 @@ def decode_text(path: Path, data: bytes) -> str:
             f"{path} line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}; Shift-JIS/cp932 or Latin-1?): "
             "save the file as UTF-8"
         ) from None
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """Whether `head` (a file's first bytes) has NUL in at least half of its even or of its odd positions, as UTF-16
+    without a byte-order mark has it where the text is mostly Latin (each ASCII character is one byte and one NUL)."""
+    half = len(head) // 2
+    return half > 0 and max(head[start::2].count(0) for start in (0, 1)) >= half / 2
 
 
 def split_lines(text: str) -> list[str]:
