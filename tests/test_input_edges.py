@@ -213,12 +213,16 @@ def test_a_megabyte_line_is_cut_and_said_in_predict(monkeypatch, cnn_folder, tmp
 
 def test_a_megabyte_title_in_training_is_read_cut_and_said(monkeypatch, tmp_path, caplog, one_thread):
     monkeypatch.setenv("HFNEWS_CACHE", str(tmp_path / "cache"))
-    path = labelled_file(tmp_path, "train.csv", "\n", [*LABELLED, ("stocks rally " * 100_000, "business")])
+    huge = "stocks rally " * 100_000 + "zebra " * 5  # 1.2 MB; "zebra" only after the 256 words the model reads
+    path = labelled_file(tmp_path, "train.csv", "\n", [*LABELLED, (huge, "business")])
     with caplog.at_level("INFO"):
         train(monkeypatch, "--model", "tiny", "--train_file", path, "--output_dir", tmp_path / "out", "--use_cpu",
               "--report_to", "none")  # fmt: skip
     assert "text(s) longer than 256 tokens: each read to its first 256" in caplog.text
     assert json.loads((tmp_path / "out" / "tokenizer_config.json").read_text())["model_max_length"] == 256
+    # The vocabulary counts the words the model reads, not the rest of the line (which split whole took 640 MB).
+    vocabulary = json.loads((tmp_path / "out" / "tokenizer.json").read_text())["model"]["vocab"]
+    assert "stocks" in vocabulary and "zebra" not in vocabulary
 
 
 # ---------------------------------------------------------------------------------------------------------------

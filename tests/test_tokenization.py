@@ -1,7 +1,7 @@
 import pytest
 from transformers import AutoTokenizer
 
-from hfnews.data.tokenization import PAD_TOKEN, UNK_TOKEN, train_word_tokenizer, words_to_ids
+from hfnews.data.tokenization import PAD_TOKEN, UNK_TOKEN, first_words, train_word_tokenizer, words_to_ids
 
 
 TEXTS = ["b a c a b d", "c c x y z y", "Kardashian: Kardashian"]
@@ -56,3 +56,17 @@ def test_save_and_auto_tokenizer_round_trip(tmp_path):
     assert loaded.model_input_names == ["input_ids", "attention_mask"]
     assert loaded("Kardashian: C d", padding="max_length", max_length=5)["input_ids"] == [4, 0, 1, 0, 6]
     assert "token_type_ids" not in loaded("a")
+
+
+def test_max_length_counts_only_the_words_the_model_reads():
+    titles = ["a b c d e f", "a b c x y z", "d, e f"]
+    assert set(train_word_tokenizer(titles, max_length=3).get_vocab()) == {"a", "b", "c", UNK_TOKEN, PAD_TOKEN}
+    assert {"d", "e", "f"} <= set(train_word_tokenizer(titles).get_vocab())  # all words counted: each seen twice
+
+
+def test_first_words_cuts_after_the_last_word_read():
+    splitter = train_word_tokenizer(["a"]).backend_tokenizer.pre_tokenizer
+    assert first_words(splitter, "Fed: raises  rates, again", 3) == "Fed: raises"  # ":" is a word of its own
+    assert first_words(splitter, "a b", 3) == "a b"
+    long = first_words(splitter, "word " * 100_000, 256)
+    assert long == ("word " * 256).rstrip()

@@ -48,6 +48,7 @@ def build_tokenizer(
             min_frequency=data_args.min_frequency,
             lowercase=data_args.lowercase,
             split_punctuation=data_args.split_punctuation,
+            max_length=data_args.max_length or WORD_ID_MAX_LENGTH,  # the words the model will read
         )
     limits = [limit for limit in (max_input_length(tokenizer), data_args.max_length) if limit is not None]
     tokenizer.model_max_length = min(limits) if limits else WORD_ID_MAX_LENGTH
